@@ -1,0 +1,98 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action plugin of community.remoteit.remoteit_connection (documented in plugins/modules/)."""
+
+from __future__ import annotations
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._action import TARGET_OPTIONS, RemoteitAction
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, normalize_service_id
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    ProxyManager,
+    normalize_host_ip,
+    public_warning,
+    to_result,
+    wait_for_port,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
+
+
+class ActionModule(RemoteitAction):
+
+    argument_spec = dict(
+        TARGET_OPTIONS,
+        state={"type": "str", "default": "present", "choices": ["present", "absent"]},
+        host_ip={"type": "str"},
+        renew_before={"type": "int", "default": 300},
+        force={"type": "bool", "default": False},
+        wait={"type": "bool", "default": False},
+        wait_timeout={"type": "int", "default": 60},
+        connection_id={"type": "str"},
+        all_sessions={"type": "bool", "default": False},
+    )
+    validation_rules = {
+        "mutually_exclusive": [["service_id", "device"], ["service_id", "service"]],
+        "required_by": {"service": "device"},
+        "required_if": [["state", "present", ["service_id", "device"], True]],
+    }
+
+    def execute(self, params, warnings):
+        if params["state"] == "absent" and not (params["connection_id"] or params["service_id"] or params["device"]):
+            raise RemoteitError("state=absent needs connection_id, service_id, or device (and service)",
+                                kind="invalid_input")
+        if params["service_id"]:
+            normalize_service_id(params["service_id"])  # fail on a malformed id before any API call
+        host_ip = normalize_host_ip(params["host_ip"] or "latching") if (
+            params["host_ip"] or params["state"] == "present") else None
+        manager = ProxyManager(build_client(params), build_store(params))
+        if params["state"] == "present":
+            if public_warning(host_ip):
+                warnings.append(public_warning(host_ip))
+            return self._present(manager, params, host_ip)
+        return self._absent(manager, params, host_ip)
+
+    def _present(self, manager, params, host_ip):
+        target = resolve_service(manager.client, params["service_id"], params["device"], params["service"])
+        existing = None if params["force"] else manager.reusable(target["service_id"], host_ip,
+                                                                  params["renew_before"])
+        result = {"changed": existing is None}
+        if existing is not None:
+            result["connection"] = to_result(existing, reused=True)
+        elif not self.check_mode:
+            result["connection"] = to_result(manager.open(target, host_ip))
+        if self.diff_mode:
+            result["diff"] = {
+                "before": to_result(existing, reused=True) if existing else {"state": "absent"},
+                "after": result.get("connection") or {"state": "present", "service_id": target["service_id"],
+                                                      "host_ip": host_ip},
+            }
+        if params["wait"] and result.get("connection") and not self.check_mode:
+            result["waited"] = wait_for_port(result["connection"], params["wait_timeout"])
+        return result
+
+    def _absent(self, manager, params, host_ip):
+        if params["connection_id"]:
+            ids = [params["connection_id"]]
+            service_id = normalize_service_id(params["service_id"]) if params["service_id"] else None
+            before = manager.recorded(connection_id=params["connection_id"])
+        else:
+            service_id = resolve_service(manager.client, params["service_id"], params["device"], params["service"],
+                                         require_online=False)["service_id"]
+            before = manager.recorded(service_id, host_ip)
+            ids = [record["id"] for record in before]
+            if params["all_sessions"]:
+                ids += [session["id"] for session in manager.sessions()
+                        if session["service_id"] == service_id and session["id"] not in ids]
+        if self.check_mode:
+            closable = {record["id"] for record in manager.alive(before)} | (set(ids) - {r["id"] for r in before})
+            result = {"changed": bool(closable), "closed": sorted(closable)}
+        else:
+            closed = manager.close(ids, service_id)
+            result = {"changed": bool(closed), "closed": closed}
+        if self.diff_mode:
+            result["diff"] = {"before": {"connections": [to_result(record) for record in before]},
+                              "after": {"connections": []}}
+        return result

@@ -1,0 +1,116 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+
+class ModuleDocFragment:
+
+    # The connection and auth options of every module; see plugin_utils/_options.py.
+    DOCUMENTATION = r"""
+options:
+  access_key_id:
+    description:
+      - The remote.it access key id (R3_ACCESS_KEY_ID) that signs API requests.
+      - If not set, the environment variable E(R3_ACCESS_KEY_ID) is used, then O(profile) in O(credentials_file).
+    type: str
+  secret_access_key:
+    description:
+      - The base64 secret of the access key. It is never logged, returned, or written to O(connections_file).
+      - If not set, the environment variable E(R3_SECRET_ACCESS_KEY) is used, then O(profile) in O(credentials_file).
+    type: str
+  profile:
+    description:
+      - The section of O(credentials_file) to read the access key from, matched case-insensitively.
+      - A credentials file without any section header is the V(default) profile.
+      - If not set, the environment variable E(REMOTEIT_PROFILE) is used.
+    type: str
+    default: default
+  credentials_file:
+    description:
+      - The remote.it credentials file, an INI file with C(R3_ACCESS_KEY_ID) and C(R3_SECRET_ACCESS_KEY) per profile.
+      - If not set, the environment variable E(REMOTEIT_CREDENTIALS_FILE) is used.
+    type: path
+    default: ~/.remoteit/credentials
+  api_url:
+    description:
+      - The remote.it GraphQL endpoint. Point it at the bundled sandbox to test playbooks without an account.
+      - If not set, the environment variable E(REMOTEIT_API_URL) is used.
+    type: str
+    default: https://api.remote.it/graphql/v1
+  validate_certs:
+    description:
+      - Whether to verify the API's TLS certificate. Set E(REQUESTS_CA_BUNDLE) to trust a private CA instead of disabling it.
+      - If not set, the environment variable E(REMOTEIT_VALIDATE_CERTS) is used.
+    type: bool
+    default: true
+  request_timeout:
+    description:
+      - Seconds to wait for each HTTP request to the API.
+    type: int
+    default: 30
+  retries:
+    description:
+      - How many times to retry a request that was throttled (HTTP 429), met a gateway error (502, 503, 504),
+        or failed on the network, with exponential backoff and jitter, honouring C(Retry-After).
+      - A connect request is only retried when remote.it cannot have opened a proxy, or after the proxy the lost
+        request may have opened was found and closed.
+    type: int
+    default: 3
+  account_id:
+    description:
+      - The organisation account whose devices to use, for access keys that belong to several accounts.
+      - If not set, the environment variable E(REMOTEIT_ACCOUNT_ID) is used.
+    type: str
+  connections_file:
+    description:
+      - The controller's record of the connections this collection opened, with their host and port,
+        which the remote.it API cannot report after the fact.
+      - Written atomically under a file lock with mode C(0600); a file that cannot be parsed stops the task.
+      - If not set, the environment variable E(REMOTEIT_CONNECTIONS_FILE) is used.
+    type: path
+    default: ~/.remoteit/ansible-connections.json
+notes:
+  - The task runs on the Ansible controller, never on the managed device, so it works in a play over devices
+    that are only reachable through remote.it, without C(delegate_to).
+requirements:
+  - requests (Python library, on the controller)
+"""
+
+    TARGET = r"""
+options:
+  service_id:
+    description:
+      - The remote.it id of the service, 8 hex octets separated by colons such as V(80:00:00:00:01:02:03:04).
+      - Mutually exclusive with O(device) and O(service).
+    type: str
+  device:
+    description:
+      - The device, by name (matched exactly, case-insensitively) or by device id.
+      - A name that matches no device, or several, is an error that lists the candidates.
+    type: str
+  service:
+    description:
+      - The name of the service on O(device), matched exactly and case-insensitively.
+      - May be omitted when the device has exactly one service.
+    type: str
+"""
+
+    ATTRIBUTES = r"""
+attributes:
+  action:
+    support: full
+  async:
+    support: none
+  bypass_host_loop:
+    support: none
+  platform:
+    platforms: all
+  action_group:
+    description: Use C(group/community.remoteit.remoteit) in C(module_defaults) to set the connection options once.
+    support: full
+    membership:
+      - community.remoteit.remoteit
+"""

@@ -1,0 +1,233 @@
+#!/usr/bin/python
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+# The module runs as the action plugin plugins/action/remoteit_connection.py on the controller.
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+module: remoteit_connection
+short_description: Open or close a remote.it proxy connection to a device's service
+version_added: 0.1.0
+description:
+  - Opens (O(state=present)) a remote.it proxy to a service of a device behind NAT, such as its SSH server,
+    and returns the proxy's host and port; or closes (O(state=absent)) proxies opened earlier.
+  - Opened connections are recorded in O(connections_file), because remote.it cannot report a proxy's
+    address later. A recorded connection that remote.it still lists as active, and that is not about to
+    expire, is returned again instead of opening a new one, so the task is idempotent.
+  - remote.it's answer on which connections are active is trusted for 30 seconds, so many tasks in a row
+    cost one API query.
+  - Runs on the controller. Use it directly in a play over the devices themselves, with C(gather_facts=false).
+options:
+  state:
+    description:
+      - V(present) returns a live recorded connection or opens a new one.
+      - V(absent) closes O(connection_id), or every recorded connection of the selected service (restricted to
+        O(host_ip) if set). Closing a connection that is already gone is not an error and reports no change.
+    type: str
+    choices: [present, absent]
+    default: present
+  host_ip:
+    description:
+      - Who may use a port proxy. Reverse proxies of http and https services are always public.
+      - V(latching) (C(255.255.255.255)) lets the first address that connects use it, and only that address.
+      - V(public) (C(0.0.0.0)) lets anyone who knows the host and port connect, and emits a warning.
+      - Any IPv4 or IPv6 address restricts the proxy to connections from that address.
+      - Defaults to V(latching) for O(state=present); for O(state=absent) it filters which records to close.
+    type: str
+  renew_before:
+    description:
+      - A recorded connection that expires within this many seconds is not reused; a new one is opened.
+    type: int
+    default: 300
+  force:
+    description:
+      - Always open a new connection with O(state=present), even if a live one is recorded.
+    type: bool
+    default: false
+  wait:
+    description:
+      - With O(state=present), wait until the proxy accepts TCP connections.
+      - The probe connects from the controller, so a V(latching) proxy latches to the controller's address,
+        which is the address that Ansible's own SSH connection will come from.
+    type: bool
+    default: false
+  wait_timeout:
+    description:
+      - How many seconds O(wait) may take.
+    type: int
+    default: 60
+  connection_id:
+    description:
+      - With O(state=absent), the id of the connection to close; no service selection is needed then.
+    type: str
+  all_sessions:
+    description:
+      - With O(state=absent), also close the account's active remote.it sessions for the selected service
+        that this controller did not record, such as proxies opened from the remote.it desktop app.
+    type: bool
+    default: false
+extends_documentation_fragment:
+  - community.remoteit.api
+  - community.remoteit.api.target
+  - community.remoteit.api.attributes
+  - ansible.builtin.action_common_attributes
+  - ansible.builtin.action_common_attributes.flow
+  - ansible.builtin.action_common_attributes.actiongroups
+attributes:
+  check_mode:
+    support: full
+    details: No connect or disconnect is sent; RV(ignore:changed) predicts what would happen.
+  diff_mode:
+    support: full
+seealso:
+  - module: community.remoteit.remoteit_device_info
+  - name: remote.it connections
+    description: How remote.it proxies, connection modes and their lifetime work.
+    link: https://docs.remote.it/developer-tools/api/usage-examples/connections
+author:
+  - community.remoteit maintainers
+"""
+
+EXAMPLES = r"""
+- name: Configure devices that are only reachable through remote.it
+  hosts: raspberry_pis
+  gather_facts: false
+  module_defaults:
+    group/community.remoteit.remoteit:
+      profile: default
+  tasks:
+    - name: Open a proxy to the device's SSH service
+      community.remoteit.remoteit_connection:
+        device: "{{ inventory_hostname }}"
+        service: ssh
+        wait: true
+      register: proxy
+
+    - name: Reach the device through the proxy from now on
+      ansible.builtin.set_fact:
+        ansible_host: "{{ proxy.connection.host }}"
+        ansible_port: "{{ proxy.connection.port }}"
+
+    - name: Gather facts over SSH through the proxy
+      ansible.builtin.setup:
+
+    - name: Close the proxy again
+      community.remoteit.remoteit_connection:
+        device: "{{ inventory_hostname }}"
+        service: ssh
+        state: absent
+
+- name: Open a proxy by service id that only one address may use
+  community.remoteit.remoteit_connection:
+    service_id: "80:00:00:00:01:02:03:04"
+    host_ip: 203.0.113.10
+
+- name: Close one connection by its id
+  community.remoteit.remoteit_connection:
+    connection_id: "{{ proxy.connection.id }}"
+    state: absent
+
+- name: Close every session of a service, also those opened elsewhere
+  community.remoteit.remoteit_connection:
+    device: kiosk-12
+    service: vnc
+    state: absent
+    all_sessions: true
+"""
+
+RETURN = r"""
+connection:
+  description:
+    - The open connection. Absent with O(state=absent), and in check mode when a new connection would be opened.
+  returned: success and O(state=present)
+  type: dict
+  contains:
+    id:
+      description: The connection id; pass it as O(connection_id) to close this connection.
+      type: str
+      sample: 123ddfff-6432-49d0-6432-205d49d08454
+    service_id:
+      description: The service the proxy leads to.
+      type: str
+      sample: "80:00:00:00:01:02:03:04"
+    service_name:
+      description: The service's name, if known.
+      type: str
+      sample: ssh
+    device_id:
+      description: The device's id, if known.
+      type: str
+      sample: "80:00:00:00:01:02:03:00"
+    device_name:
+      description: The device's name, if known.
+      type: str
+      sample: pi-kitchen
+    host:
+      description: The proxy's host name; with RV(connection.port), where to connect.
+      type: str
+      sample: proxy18.rt3.io
+    port:
+      description: The proxy's TCP port; V(null) for reverse proxies, which are reached through RV(connection.url).
+      type: int
+      sample: 37488
+    url:
+      description: The proxy's URL as remote.it returned it.
+      type: str
+      sample: https://xprbjalo.p18.rt3.io
+    reverse_proxy:
+      description: Whether this is an http/https reverse proxy (always public) rather than a port proxy.
+      type: bool
+      sample: false
+    host_ip:
+      description: The host_ip the proxy was opened with (C(255.255.255.255) latching, C(0.0.0.0) public, or an address).
+      type: str
+      sample: 255.255.255.255
+    created:
+      description: When the connection was opened (ISO 8601, UTC).
+      type: str
+      sample: "2026-01-01T01:20:00Z"
+    expires_at:
+      description:
+        - When the connection's lifetime ends (ISO 8601, UTC), if remote.it reported its timeout.
+        - remote.it also closes a proxy about 15 minutes after the last TCP connection through it closes.
+      type: str
+      sample: "2026-01-01T09:20:00Z"
+    timeout:
+      description: The connection's lifetime in seconds, as remote.it reported it.
+      type: int
+      sample: 28800
+    reused:
+      description: Whether this is a connection opened earlier that was still alive.
+      type: bool
+      sample: false
+closed:
+  description: The ids of the connections that were closed (or, in check mode, would be).
+  returned: success and O(state=absent)
+  type: list
+  elements: str
+  sample: ["123ddfff-6432-49d0-6432-205d49d08454"]
+waited:
+  description: Seconds spent waiting until the proxy accepted connections.
+  returned: O(wait=true) and a connection was returned
+  type: float
+  sample: 0.52
+error:
+  description: What kind of failure occurred, for tasks that handle failures.
+  returned: failure
+  type: dict
+  contains:
+    kind:
+      description:
+        - One of V(invalid_input), V(credentials), V(auth), V(throttled), V(network), V(tls), V(response),
+          V(not_found), V(ambiguous), V(offline), V(api), V(timeout), V(connections_file), V(dependency).
+      type: str
+      sample: offline
+    status:
+      description: The HTTP status of the API's answer, if there was one.
+      type: int
+      sample: 401
+"""

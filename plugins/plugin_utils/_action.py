@@ -1,0 +1,73 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The base of this collection's modules, which run as action plugins on the controller.
+
+The device a play targets is unreachable until a proxy exists, so nothing here is sent to it:
+each task validates its arguments like a module and talks to remote.it in-process.
+"""
+
+from __future__ import annotations
+
+from ansible.module_utils.basic import env_fallback
+from ansible.plugins.action import ActionBase
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS, SECRET_OPTIONS
+
+TARGET_OPTIONS = {
+    "service_id": {"type": "str"},
+    "device": {"type": "str"},
+    "service": {"type": "str"},
+}
+
+
+def _connection_argument_spec():
+    spec = {}
+    for name, (kind, default, env) in CONNECTION_OPTIONS.items():
+        option = {"type": kind, "no_log": name in SECRET_OPTIONS}
+        if default is not None:
+            option["default"] = default
+        if env:
+            option["fallback"] = (env_fallback, [env])
+        spec[name] = option
+    return spec
+
+
+class RemoteitAction(ActionBase):
+    """Validate the task's arguments, run `execute`, and report RemoteitError as a clean failure."""
+
+    TRANSFERS_FILES = False
+    _supports_check_mode = True
+    _supports_async = False
+
+    argument_spec = {}
+    validation_rules = {}
+
+    def run(self, tmp=None, task_vars=None):
+        result = super().run(tmp, task_vars)
+        validation, _args = self.validate_argument_spec(
+            argument_spec=dict(_connection_argument_spec(), **self.argument_spec), **self.validation_rules)
+        params = validation.validated_parameters
+        warnings = []
+        try:
+            result.update(self.execute(params, warnings))
+        except RemoteitError as exc:
+            result.update(failed=True, msg=str(exc), error=exc.as_dict())
+        if warnings:
+            result["warnings"] = warnings
+        return result
+
+    @property
+    def check_mode(self):
+        return bool(self._task.check_mode)
+
+    @property
+    def diff_mode(self):
+        return bool(self._task.diff)
+
+    def execute(self, params, warnings):
+        """Do the task's work; return the result dict. `warnings` collects messages for the user."""
+        raise NotImplementedError

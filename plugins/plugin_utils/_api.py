@@ -1,0 +1,420 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The one remote.it API client: request signing, GraphQL, retries, paging and error mapping.
+
+Every module, lookup and inventory plugin of this collection talks to remote.it through
+RemoteitClient; nothing else in the collection sends HTTP.
+"""
+
+from __future__ import annotations
+
+import base64
+import email.utils
+import hashlib
+import hmac
+import json
+import random
+import re
+import time
+from urllib.parse import urlsplit
+
+try:
+    import requests
+except ImportError:  # pragma: no cover - reported when a client is built
+    requests = None
+
+DEFAULT_API_URL = "https://api.remote.it/graphql/v1"
+PAGE_SIZE = 1000  # the API's maximum page size
+RETRY_STATUSES = frozenset((429, 502, 503, 504))
+MAX_BACKOFF = 30.0
+MAX_RETRY_AFTER = 120.0
+
+SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}$")
+
+SIGNED_HEADERS = ("(request-target)", "host", "date", "content-type", "content-length")
+
+DEVICE_FIELDS = """
+  id name state online
+  services { id name application title port host state enabled }
+"""
+
+CONNECTION_FIELDS = """
+  id reverseProxy host port url created timeout
+  session { id target { id name device { id name } } }
+"""
+
+
+class RemoteitError(Exception):
+    """An error the user can act on. Its message is shown as is, so it never holds a secret."""
+
+    def __init__(self, message, kind="api", status=None):
+        super().__init__(message)
+        self.kind = kind
+        self.status = status
+
+    def as_dict(self):
+        return {"kind": self.kind, "status": self.status}
+
+
+class AmbiguousResultError(RemoteitError):
+    """A mutation may or may not have been carried out: its response never arrived."""
+
+    def __init__(self, message):
+        super().__init__(message, kind="network")
+
+
+def is_service_id(value):
+    return bool(SERVICE_ID_RE.match(value or ""))
+
+
+def normalize_service_id(value):
+    if not is_service_id(value):
+        raise RemoteitError(
+            "service_id %r is not a remote.it service id: expected 8 hex octets separated by colons, "
+            "such as 80:00:00:00:01:02:03:04" % (value,),
+            kind="invalid_input",
+        )
+    return value.upper()
+
+
+def sign_request(key_id, secret, method, url, body, date):
+    """Return the Host and Authorization headers remote.it expects for this exact request."""
+    try:
+        key = base64.b64decode(secret, validate=True)
+    except (ValueError, TypeError):
+        raise RemoteitError(
+            "the secret access key is not valid base64; copy it again from your remote.it account",
+            kind="credentials",
+        ) from None
+    parts = urlsplit(url)
+    target = parts.path + ("?" + parts.query if parts.query else "")
+    host = parts.netloc.rpartition("@")[2]
+    values = {
+        "(request-target)": "%s %s" % (method.lower(), target),
+        "host": host,
+        "date": date,
+        "content-type": "application/json",
+        "content-length": str(len(body)),
+    }
+    signing_string = "\n".join("%s: %s" % (name, values[name]) for name in SIGNED_HEADERS)
+    digest = hmac.new(key, signing_string.encode("utf-8"), hashlib.sha256).digest()
+    signature = base64.b64encode(digest).decode("ascii")
+    return {
+        "Host": host,
+        "Date": date,
+        "Content-Type": "application/json",
+        "Authorization": 'Signature keyId="%s",algorithm="hmac-sha256",headers="%s",signature="%s"'
+        % (key_id, " ".join(SIGNED_HEADERS), signature),
+    }
+
+
+def retry_after_seconds(value):
+    """Seconds a Retry-After header asks for (delta-seconds or HTTP-date), or None."""
+    if not value:
+        return None
+    value = value.strip()
+    if value.isdigit():
+        return float(value)
+    try:
+        when = email.utils.parsedate_to_datetime(value)
+    except (TypeError, ValueError, IndexError):
+        return None
+    if when is None:
+        return None
+    return max(0.0, when.timestamp() - time.time())
+
+
+def _graphql_messages(errors):
+    messages = []
+    for error in errors if isinstance(errors, list) else [errors]:
+        message = error.get("message") if isinstance(error, dict) else error
+        messages.append(str(message))
+    return "; ".join(messages) or "unknown error"
+
+
+def _error_kind(message):
+    lowered = message.lower()
+    if "inactive" in lowered or "offline" in lowered:
+        return "offline"
+    if "not found" in lowered or "does not exist" in lowered:
+        return "not_found"
+    if "unauthori" in lowered or "forbidden" in lowered or "permission" in lowered:
+        return "auth"
+    return "api"
+
+
+class RemoteitClient:
+    """A signed GraphQL session with remote.it, retrying what is safe to retry."""
+
+    def __init__(self, key_id, secret, api_url=DEFAULT_API_URL, validate_certs=True, request_timeout=30,
+                 retries=3, account_id=None, sleep=time.sleep):
+        if requests is None:
+            raise RemoteitError(
+                "the Python library 'requests' is required on the Ansible controller: pip install requests",
+                kind="dependency",
+            )
+        self.key_id = key_id
+        self._secret = secret
+        self.api_url = api_url
+        self.validate_certs = validate_certs
+        self.request_timeout = request_timeout
+        self.retries = retries
+        self.account_id = account_id
+        self._sleep = sleep
+        self._session = requests.Session()
+        self._application_types = None
+
+    def __repr__(self):
+        return "RemoteitClient(api_url=%r, key_id=%r)" % (self.api_url, self.key_id)
+
+    # -- transport ---------------------------------------------------------------------------
+
+    def graphql(self, query, variables=None, idempotent=True):
+        """Run one GraphQL document and return its data, raising RemoteitError on any failure.
+
+        A non-idempotent mutation is retried only where the API cannot have carried it out
+        (throttled, or the connection was never made); other failures raise AmbiguousResultError.
+        """
+        body = json.dumps({"query": query, "variables": variables or {}}, separators=(",", ":")).encode("utf-8")
+        attempt = 0
+        while True:
+            response, failure = self._post(body)
+            if response is not None:
+                retryable = response.status_code == 429 or (idempotent and response.status_code in RETRY_STATUSES)
+            else:
+                retryable = failure.kind == "network" and (idempotent or not failure.sent)
+            if retryable and attempt < self.retries:
+                self._sleep(self._backoff(attempt, response))
+                attempt += 1
+                continue
+            if response is not None:
+                return self._parse(response, attempt)
+            if failure.sent and not idempotent:
+                raise AmbiguousResultError(failure.message)
+            raise RemoteitError(failure.message + self._attempts(attempt), kind=failure.kind)
+
+    def _post(self, body):
+        """Send once; return (response, None) or (None, _Failure) saying whether the request got out."""
+        headers = sign_request(self.key_id, self._secret, "POST", self.api_url, body,
+                               email.utils.formatdate(usegmt=True))
+        try:
+            response = self._session.post(self.api_url, data=body, headers=headers,
+                                          timeout=self.request_timeout, verify=self.validate_certs)
+        except requests.exceptions.SSLError as exc:
+            return None, _Failure("TLS verification of %s failed (%s); set validate_certs to false, or point "
+                                  "REQUESTS_CA_BUNDLE at the CA that signed it" % (self.api_url, _reason(exc)),
+                                  sent=False, kind="tls")
+        except requests.exceptions.ConnectTimeout:
+            return None, _Failure("timed out connecting to %s" % self.api_url, sent=False)
+        except requests.exceptions.ReadTimeout:
+            return None, _Failure("no answer from %s within request_timeout=%ss"
+                                  % (self.api_url, self.request_timeout), sent=True)
+        except requests.exceptions.ConnectionError as exc:
+            reason = _reason(exc)
+            return None, _Failure("cannot reach %s: %s" % (self.api_url, reason), sent=not _never_connected(reason))
+        except requests.exceptions.RequestException as exc:
+            return None, _Failure("request to %s failed: %s" % (self.api_url, _reason(exc)), sent=True)
+        return response, None
+
+    def _backoff(self, attempt, response):
+        asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
+        if asked is not None:
+            return min(asked, MAX_RETRY_AFTER)
+        return min(MAX_BACKOFF, 2 ** attempt) * random.uniform(0.5, 1.0)
+
+    @staticmethod
+    def _attempts(retries_done):
+        return " (after %d retries)" % retries_done if retries_done else ""
+
+    def _parse(self, response, retries_done):
+        status = response.status_code
+        if status in (401, 403):
+            raise RemoteitError(
+                "remote.it rejected the request signature for access key id %r (HTTP %d). Check the access "
+                "key id and secret (R3_ACCESS_KEY_ID/R3_SECRET_ACCESS_KEY, or the credentials file profile), "
+                "and this machine's clock: signatures carry the time, so clock skew of a few minutes also "
+                "fails." % (self.key_id, status), kind="auth", status=status)
+        if status == 429:
+            raise RemoteitError("remote.it is throttling requests (HTTP 429)%s; try again later or lower forks"
+                                % self._attempts(retries_done), kind="throttled", status=status)
+        try:
+            payload = response.json()
+        except ValueError:
+            payload = None
+        if not isinstance(payload, dict):
+            if status >= 400:
+                raise RemoteitError("remote.it answered HTTP %d%s: %s" % (status, self._attempts(retries_done),
+                                                                        _excerpt(response.text)),
+                                    kind="api", status=status)
+            raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
+                                % (status, _excerpt(response.text)), kind="response", status=status)
+        if payload.get("errors"):
+            message = _graphql_messages(payload["errors"])
+            raise RemoteitError("remote.it API error: %s" % message, kind=_error_kind(message), status=status)
+        if status >= 400:
+            raise RemoteitError("remote.it answered HTTP %d%s" % (status, self._attempts(retries_done)),
+                                kind="api", status=status)
+        data = payload.get("data")
+        if not isinstance(data, dict):
+            raise RemoteitError("malformed API response: no 'data' object in %s" % _excerpt(response.text),
+                                kind="response", status=status)
+        return data
+
+    # -- queries -----------------------------------------------------------------------------
+
+    def _user_query(self, name, variable_defs, selection):
+        """A query on the login user, or on the organisation account when account_id is set."""
+        if self.account_id:
+            defs = "(%s$accountId: String)" % (variable_defs + ", " if variable_defs else "")
+            return "query %s%s { login { account(id: $accountId) { %s } } }" % (name, defs, selection)
+        defs = "(%s)" % variable_defs if variable_defs else ""
+        return "query %s%s { login { %s } }" % (name, defs, selection)
+
+    def _user(self, query, variables):
+        if self.account_id:
+            variables = dict(variables, accountId=self.account_id)
+        data = self.graphql(query, variables)
+        user = _expect(data, "login", dict, "the login user")
+        if user is None:
+            raise RemoteitError("remote.it returned no login user: the credentials are not valid for this API",
+                                kind="auth")
+        if self.account_id:
+            user = user.get("account")
+            if user is None:
+                raise RemoteitError("account_id %r is not an organisation this access key can use"
+                                    % self.account_id, kind="not_found")
+        return user
+
+    def iter_devices(self, name=None, state=None, application=None):
+        """Yield every device matching the server-side filters, page by page.
+
+        The API's name filter is a case-insensitive substring match; exact matching is the caller's.
+        """
+        query = self._user_query(
+            "RemoteitDevices", "$from: Int, $size: Int, $name: String, $state: String, $application: [Int!]",
+            "devices(from: $from, size: $size, name: $name, state: $state, application: $application) "
+            "{ total hasMore items { %s } }" % DEVICE_FIELDS)
+        variables = {"size": PAGE_SIZE, "name": name, "state": state,
+                     "application": [application] if application is not None else None}
+        offset = 0
+        while True:
+            page = _expect(self._user(query, dict(variables, **{"from": offset})), "devices", dict, "a device page")
+            items = _expect(page, "items", list, "the device list")
+            for item in items:
+                yield _device(item)
+            if not page.get("hasMore") or not items:
+                return
+            offset += len(items)
+
+    def devices_by_id(self, device_ids):
+        query = self._user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % DEVICE_FIELDS)
+        return [_device(item) for item in (self._user(query, {"ids": device_ids}).get("device") or [])]
+
+    def sessions(self):
+        """Live proxy sessions of this user: remote.it's view of which connections are still open."""
+        query = self._user_query(
+            "RemoteitSessions", "", "sessions { id timestamp target { id name device { id name } } }")
+        sessions = self._user(query, {}).get("sessions") or []
+        if not isinstance(sessions, list):
+            raise RemoteitError("malformed API response: sessions is not a list", kind="response")
+        return [{
+            "id": str(session.get("id")),
+            "timestamp": session.get("timestamp"),
+            "service_id": ((session.get("target") or {}).get("id") or "").upper() or None,
+        } for session in sessions if isinstance(session, dict)]
+
+    def application_types(self):
+        if self._application_types is None:
+            data = self.graphql("query RemoteitApplicationTypes { applicationTypes { id name port proxy } }")
+            self._application_types = _expect(data, "applicationTypes", list, "the application types")
+        return self._application_types
+
+    # -- mutations ---------------------------------------------------------------------------
+
+    def connect(self, service_id, host_ip):
+        data = self.graphql(
+            "mutation RemoteitConnect($serviceId: String!, $hostIP: String!) "
+            "{ connect(serviceId: $serviceId, hostIP: $hostIP) { %s } }" % CONNECTION_FIELDS,
+            {"serviceId": service_id, "hostIP": host_ip}, idempotent=False)
+        connection = _expect(data, "connect", dict, "the new connection")
+        if connection is None or not connection.get("id") or not (connection.get("host") or connection.get("url")):
+            raise RemoteitError("malformed API response: connect returned no connection id or address",
+                                kind="response")
+        return connection
+
+    def disconnect(self, connection_id, service_id=None):
+        """Close a connection; False when remote.it says it was already gone."""
+        try:
+            data = self.graphql(
+                "mutation RemoteitDisconnect($connectionId: String!, $serviceId: String) "
+                "{ disconnect(connectionId: $connectionId, serviceId: $serviceId) }",
+                {"connectionId": connection_id, "serviceId": service_id})
+        except RemoteitError as exc:
+            if exc.kind == "not_found":
+                return False
+            raise
+        result = data.get("disconnect")
+        if not isinstance(result, bool):
+            raise RemoteitError("malformed API response: disconnect answered %r" % (result,), kind="response")
+        return result
+
+
+def _expect(data, key, kind, what):
+    value = data.get(key) if isinstance(data, dict) else None
+    if value is not None and not isinstance(value, kind):
+        raise RemoteitError("malformed API response: %s has an unexpected shape" % what, kind="response")
+    return value
+
+
+def _device(item):
+    if not isinstance(item, dict) or not item.get("id"):
+        raise RemoteitError("malformed API response: a device without an id", kind="response")
+    services = item.get("services") or []
+    return {
+        "id": str(item["id"]),
+        "name": item.get("name") or "",
+        "state": item.get("state"),
+        "online": item.get("online"),
+        "services": [{
+            "id": str(service.get("id")),
+            "name": service.get("name") or "",
+            "application": service.get("application"),
+            "application_name": service.get("title"),
+            "port": service.get("port"),
+            "host": service.get("host"),
+            "state": service.get("state"),
+            "enabled": service.get("enabled"),
+        } for service in services if isinstance(service, dict)],
+    }
+
+
+def _excerpt(text, limit=200):
+    text = (text or "").strip().replace("\n", " ")
+    return text if len(text) <= limit else text[:limit] + "..."
+
+
+def _reason(exc):
+    """The innermost, most specific reason of a requests exception, without the URL repeated."""
+    while exc.args and isinstance(exc.args[0], Exception):
+        exc = exc.args[0]
+    reason = getattr(exc, "reason", None) or exc
+    return str(reason)
+
+
+def _never_connected(reason):
+    """Whether a connection error happened before any byte of the request left this machine."""
+    lowered = reason.lower()
+    return any(text in lowered for text in ("refused", "name or service not known", "name resolution",
+                                            "no route to host", "network is unreachable"))
+
+
+class _Failure:
+    """A request that got no HTTP response."""
+
+    def __init__(self, message, sent, kind="network"):
+        self.message = message
+        self.sent = sent
+        self.kind = kind

@@ -1,0 +1,104 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The controller's record of the proxies it opened.
+
+remote.it cannot tell a proxy's host and port after it was opened, so whoever opens one must keep
+them. Ansible runs tasks in forked workers at once, so every change happens under an exclusive
+file lock and lands through an atomic rename; the file is private (0600) to its owner.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import fcntl
+import json
+import os
+import tempfile
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+
+DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
+FORMAT_VERSION = 1
+
+
+class ConnectionStore:
+    """Records of opened connections, kept in one JSON file."""
+
+    def __init__(self, path=None):
+        self.path = os.path.abspath(os.path.expanduser(path or DEFAULT_CONNECTIONS_FILE))
+
+    def records(self):
+        """A snapshot of all records; writers replace the file atomically, so no lock is needed."""
+        return self._load()
+
+    @contextlib.contextmanager
+    def update(self):
+        """Yield the record list under an exclusive lock; whatever it holds afterwards is saved."""
+        directory = os.path.dirname(self.path)
+        try:
+            os.makedirs(directory, mode=0o700, exist_ok=True)
+            lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None
+        try:
+            fcntl.flock(lock_fd, fcntl.LOCK_EX)
+            records = self._load()
+            before = json.dumps(records, sort_keys=True)
+            yield records
+            if json.dumps(records, sort_keys=True) != before:
+                self._save(records)
+        finally:
+            os.close(lock_fd)
+
+    def _load(self):
+        try:
+            with open(self.path, encoding="utf-8") as handle:
+                text = handle.read()
+        except FileNotFoundError:
+            return []
+        except OSError as exc:
+            raise RemoteitError("cannot read connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None
+        if not text.strip():
+            return []
+        try:
+            document = json.loads(text)
+        except ValueError as exc:
+            raise self._corrupt("it is not valid JSON (%s)" % exc) from None
+        if not isinstance(document, dict) or not isinstance(document.get("connections"), list):
+            raise self._corrupt("it has no 'connections' list")
+        if document.get("version") != FORMAT_VERSION:
+            raise self._corrupt("its format version %r is not %d" % (document.get("version"), FORMAT_VERSION))
+        if not all(isinstance(record, dict) and record.get("id") for record in document["connections"]):
+            raise self._corrupt("a connection record has no id")
+        return document["connections"]
+
+    def _corrupt(self, why):
+        return RemoteitError(
+            "connections file %s cannot be used: %s. It was left as it is: repair it, or move it aside to start "
+            "a new one (proxies it recorded stay open until they expire)." % (self.path, why),
+            kind="connections_file")
+
+    def _save(self, records):
+        directory = os.path.dirname(self.path)
+        text = json.dumps({"version": FORMAT_VERSION, "connections": records}, indent=2, sort_keys=True)
+        try:
+            fd, temp_path = tempfile.mkstemp(prefix=".connections-", dir=directory)
+            try:
+                with os.fdopen(fd, "w", encoding="utf-8") as handle:
+                    handle.write(text + "\n")
+                    handle.flush()
+                    os.fsync(handle.fileno())
+                os.chmod(temp_path, 0o600)
+                os.replace(temp_path, self.path)
+            except BaseException:
+                with contextlib.suppress(OSError):
+                    os.unlink(temp_path)
+                raise
+        except OSError as exc:
+            raise RemoteitError("cannot write connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None

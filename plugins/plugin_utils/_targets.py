@@ -1,0 +1,86 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Turning what a user names (a service id, or a device and service name) into one remote.it service."""
+
+from __future__ import annotations
+
+import itertools
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
+    RemoteitError,
+    is_service_id,
+    normalize_service_id,
+)
+
+MAX_LISTED = 20
+
+
+def resolve_service(client, service_id=None, device=None, service=None, require_online=True):
+    """Return the selected service as a dict with service and device ids and names.
+
+    A bare service_id costs no API call: remote.it reports the names when the connection opens.
+    """
+    if service_id:
+        return {"service_id": normalize_service_id(service_id), "service_name": None,
+                "device_id": None, "device_name": None}
+    if not device:
+        raise RemoteitError("select the service with service_id, or with device (and service)", kind="invalid_input")
+    found = find_device(client, device)
+    chosen = _pick_service(found, service)
+    if require_online and found["state"] != "active":
+        raise RemoteitError("device %r is offline (state %r): remote.it can only connect to active devices"
+                            % (found["name"], found["state"]), kind="offline")
+    if require_online and chosen.get("state") not in (None, "active"):
+        raise RemoteitError("service %r of device %r is not running (state %r)"
+                            % (chosen["name"], found["name"], chosen["state"]), kind="offline")
+    return {"service_id": chosen["id"].upper(), "service_name": chosen["name"],
+            "device_id": found["id"], "device_name": found["name"]}
+
+
+def find_device(client, device):
+    """The one device whose id, or whose name (case-insensitively), is `device`."""
+    if is_service_id(device):
+        matches = [item for item in client.devices_by_id([device.upper()]) if item["id"].upper() == device.upper()]
+        if matches:
+            return matches[0]
+    candidates = list(client.iter_devices(name=device))
+    matches = [item for item in candidates if item["name"].lower() == device.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if len(matches) > 1:
+        raise RemoteitError(
+            "device name %r is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
+            % (device, len(matches), ", ".join("%s [%s]" % (item["name"], item["id"]) for item in matches)),
+            kind="ambiguous")
+    if candidates:
+        listing = "devices whose name contains it: %s" % _names(item["name"] for item in candidates)
+    else:
+        listing = "your devices: %s" % (_names(item["name"] for item in client.iter_devices()) or "none")
+    raise RemoteitError("no device named %r; %s" % (device, listing), kind="not_found")
+
+
+def _pick_service(device, service):
+    services = device["services"]
+    listing = ", ".join(item["name"] for item in services) or "none"
+    if service is None:
+        if len(services) == 1:
+            return services[0]
+        raise RemoteitError("device %r has %d services (%s): choose one with service"
+                            % (device["name"], len(services), listing), kind="ambiguous")
+    matches = [item for item in services if item["name"].lower() == service.lower()]
+    if len(matches) == 1:
+        return matches[0]
+    if matches:
+        raise RemoteitError("service name %r is ambiguous on device %r (%s): use service_id instead"
+                            % (service, device["name"], ", ".join(item["id"] for item in matches)), kind="ambiguous")
+    raise RemoteitError("device %r has no service named %r; its services: %s" % (device["name"], service, listing),
+                        kind="not_found")
+
+
+def _names(names):
+    shown = list(itertools.islice(names, MAX_LISTED + 1))
+    text = ", ".join(shown[:MAX_LISTED])
+    return text + (", ..." if len(shown) > MAX_LISTED else "")
