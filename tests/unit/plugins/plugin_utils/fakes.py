@@ -1,0 +1,60 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""A stand-in for RemoteitClient at the level of its methods, for logic above the transport."""
+
+from __future__ import annotations
+
+import itertools
+
+
+def device(name, device_id, state="active", services=(("ssh", "01"),)):
+    return {"id": device_id, "name": name, "state": state, "online": state == "active",
+            "services": [{"id": device_id[:-2] + suffix, "name": service_name, "application": 28,
+                          "application_name": "SSH", "port": 22, "host": "localhost", "state": "active",
+                          "enabled": True} for service_name, suffix in services]}
+
+
+class FakeClient:
+    api_url = "https://api.example/graphql/v1"
+    retries = 2
+
+    def __init__(self, devices=(), sessions=()):
+        self.devices = list(devices)
+        self.session_list = list(sessions)
+        self.calls = []
+        self.connect_failures = []
+        self._ids = itertools.count(1)
+
+    def iter_devices(self, name=None, state=None, application=None):
+        self.calls.append(("devices", name))
+        return iter([item for item in self.devices if name is None or name.lower() in item["name"].lower()])
+
+    def devices_by_id(self, ids):
+        self.calls.append(("device", ids))
+        return [item for item in self.devices if item["id"] in ids]
+
+    def sessions(self):
+        self.calls.append(("sessions",))
+        return list(self.session_list)
+
+    def connect(self, service_id, host_ip):
+        self.calls.append(("connect", service_id, host_ip))
+        connection_id = "conn-%d" % next(self._ids)
+        self.session_list.append({"id": connection_id, "timestamp": "2999-01-01T00:00:00Z", "service_id": service_id})
+        if self.connect_failures:
+            raise self.connect_failures.pop(0)
+        return {"id": connection_id, "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
+                "reverseProxy": False, "created": "2999-01-01T00:00:00Z", "timeout": 28800,
+                "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
+
+    def disconnect(self, connection_id, service_id=None):
+        self.calls.append(("disconnect", connection_id))
+        before = len(self.session_list)
+        self.session_list = [item for item in self.session_list if item["id"] != connection_id]
+        return len(self.session_list) < before
+
+    def count(self, kind):
+        return sum(1 for call in self.calls if call[0] == kind)

@@ -1,0 +1,70 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+import pytest
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
+
+from .fakes import FakeClient, device
+
+FLEET = [
+    device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), ("web", "02"))),
+    device("pi-kitchen-2", "80:00:00:00:02:00:00:00"),
+    device("gateway-01", "80:00:00:00:03:00:00:00", state="inactive"),
+    device("kiosk-lobby", "80:00:00:00:04:00:00:00"),
+    device("KIOSK-LOBBY", "80:00:00:00:05:00:00:00"),
+]
+
+
+def resolve(**selection):
+    return resolve_service(FakeClient(FLEET), **selection)
+
+
+def test_a_service_id_needs_no_api_call():
+    client = FakeClient(FLEET)
+    target = resolve_service(client, service_id="80:00:00:00:0a:0b:0c:0d")
+    assert target["service_id"] == "80:00:00:00:0A:0B:0C:0D"
+    assert client.calls == []
+
+
+def test_names_match_exactly_and_case_insensitively_among_substring_results():
+    target = resolve(device="PI-Kitchen", service="SSH")
+    assert target == {"service_id": "80:00:00:00:01:00:00:01", "service_name": "ssh",
+                      "device_id": "80:00:00:00:01:00:00:00", "device_name": "pi-kitchen"}
+
+
+def test_a_device_can_be_named_by_its_id():
+    assert resolve(device="80:00:00:00:02:00:00:00")["device_name"] == "pi-kitchen-2"
+
+
+def test_the_service_may_be_omitted_when_the_device_has_one():
+    assert resolve(device="pi-kitchen-2")["service_id"] == "80:00:00:00:02:00:00:01"
+
+
+@pytest.mark.parametrize("selection, kind, mentions", [
+    ({"service_id": "80:00:zz"}, "invalid_input", ["8 hex octets"]),
+    ({"device": "kiosk-lobby"}, "ambiguous", ["kiosk-lobby [80:00:00:00:04:00:00:00]",
+                                              "KIOSK-LOBBY [80:00:00:00:05:00:00:00]"]),
+    ({"device": "pi-kit"}, "not_found", ["pi-kitchen", "pi-kitchen-2"]),
+    ({"device": "toaster"}, "not_found", ["your devices", "gateway-01", "kiosk-lobby"]),
+    ({"device": "pi-kitchen"}, "ambiguous", ["2 services", "ssh, web"]),
+    ({"device": "pi-kitchen", "service": "vnc"}, "not_found", ["no service named 'vnc'", "ssh, web"]),
+    ({"device": "gateway-01", "service": "ssh"}, "offline", ["offline", "inactive"]),
+    ({}, "invalid_input", ["service_id", "device"]),
+])
+def test_bad_selections_name_the_candidates(selection, kind, mentions):
+    with pytest.raises(RemoteitError) as error:
+        resolve(**selection)
+    assert error.value.kind == kind
+    for text in mentions:
+        assert text in str(error.value)
+
+
+def test_an_offline_device_can_still_be_selected_for_closing():
+    target = resolve_service(FakeClient(FLEET), device="gateway-01", require_online=False)
+    assert target["device_name"] == "gateway-01"
