@@ -56,8 +56,9 @@ class ActionModule(RemoteitAction):
 
     def _present(self, manager, params, host_ip):
         target = resolve_service(manager.client, params["service_id"], params["device"], params["service"])
-        existing = None if params["force"] else manager.reusable(target["service_id"], host_ip,
-                                                                  params["renew_before"])
+        existing = None
+        if not params["force"]:
+            existing = manager.reusable(target["service_id"], host_ip, params["renew_before"])
         result = {"changed": existing is None}
         if existing is not None:
             result["connection"] = to_result(existing, reused=True)

@@ -89,7 +89,7 @@ seealso:
     description: How remote.it proxies, connection modes and their lifetime work.
     link: https://docs.remote.it/developer-tools/api/usage-examples/connections
 author:
-  - community.remoteit maintainers
+  - community.remoteit maintainers (@ansible-collections)
 """
 
 EXAMPLES = r"""

@@ -48,7 +48,7 @@ attributes:
 seealso:
   - module: community.remoteit.remoteit_connection
 author:
-  - community.remoteit maintainers
+  - community.remoteit maintainers (@ansible-collections)
 """
 
 EXAMPLES = r"""

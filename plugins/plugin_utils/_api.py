@@ -246,8 +246,8 @@ class RemoteitClient:
             payload = None
         if not isinstance(payload, dict):
             if status >= 400:
-                raise RemoteitError("remote.it answered HTTP %d%s: %s" % (status, self._attempts(retries_done),
-                                                                        _excerpt(response.text)),
+                raise RemoteitError("remote.it answered HTTP %d%s: %s"
+                                    % (status, self._attempts(retries_done), _excerpt(response.text)),
                                     kind="api", status=status)
             raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
                                 % (status, _excerpt(response.text)), kind="response", status=status)

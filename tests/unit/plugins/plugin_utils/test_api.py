@@ -47,11 +47,13 @@ class FakeSession:
 
 
 def make_client(*answers, **kwargs):
-    sleeps = []
+    """A client over a FakeSession; the session also records the backoff sleeps."""
+    session = FakeSession(*answers)
+    session.sleeps = []
     client = RemoteitClient("AKTEST", SECRET, api_url="https://api.remote.it/graphql/v1",
-                            sleep=sleeps.append, **kwargs)
-    client._session = FakeSession(*answers)
-    return client, client._session, sleeps
+                            sleep=session.sleeps.append, **kwargs)
+    client._session = session
+    return client
 
 
 def data(**values):
@@ -84,39 +86,40 @@ def test_a_secret_that_is_not_base64_is_a_credentials_error():
 
 
 def test_each_request_is_signed_over_the_exact_body_sent():
-    client, session, _ = make_client(data(applicationTypes=[]))
+    client = make_client(data(applicationTypes=[]))
     client.application_types()
-    post = session.posts[0]
+    post = client._session.posts[0]
     assert post["headers"]["Authorization"].startswith('Signature keyId="AKTEST"')
     assert "applicationTypes" in post["body"]["query"]
 
 
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_queries_are_retried_on_throttling_and_gateway_errors(status):
-    client, session, sleeps = make_client(FakeResponse(status, text="busy"), data(applicationTypes=[{"id": 28}]))
+    client = make_client(FakeResponse(status, text="busy"), data(applicationTypes=[{"id": 28}]))
     assert client.application_types() == [{"id": 28}]
-    assert len(session.posts) == 2
-    assert len(sleeps) == 1 and 0 < sleeps[0] <= 1
+    assert len(client._session.posts) == 2
+    assert len(client._session.sleeps) == 1 and 0 < client._session.sleeps[0] <= 1
 
 
 def test_retry_after_is_honoured():
-    client, _, sleeps = make_client(FakeResponse(429, text="slow down", headers={"Retry-After": "7"}),
+    client = make_client(FakeResponse(429, text="slow down", headers={"Retry-After": "7"}),
                                     data(applicationTypes=[]))
     client.application_types()
-    assert sleeps == [7.0]
+    assert client._session.sleeps == [7.0]
 
 
 def test_backoff_grows_and_gives_up_after_the_configured_retries():
-    client, session, sleeps = make_client(*[FakeResponse(503, text="down")] * 4, retries=3)
+    client = make_client(*[FakeResponse(503, text="down")] * 4, retries=3)
     with pytest.raises(RemoteitError) as error:
         client.application_types()
-    assert len(session.posts) == 4
-    assert 0.5 <= sleeps[0] <= 1 <= sleeps[1] <= 2 <= sleeps[2] <= 4
+    assert len(client._session.posts) == 4
+    first, second, third = client._session.sleeps
+    assert 0.5 <= first <= 1 <= second <= 2 <= third <= 4
     assert "HTTP 503 (after 3 retries)" in str(error.value)
 
 
 def test_throttling_that_outlasts_retries_is_reported_as_such():
-    client, _, _ = make_client(*[FakeResponse(429, text="")] * 2, retries=1)
+    client = make_client(*[FakeResponse(429, text="")] * 2, retries=1)
     with pytest.raises(RemoteitError) as error:
         client.application_types()
     assert error.value.kind == "throttled"
@@ -124,36 +127,36 @@ def test_throttling_that_outlasts_retries_is_reported_as_such():
 
 
 def test_connection_errors_of_queries_are_retried():
-    client, session, _ = make_client(requests.exceptions.ConnectionError("reset"), data(applicationTypes=[]))
+    client = make_client(requests.exceptions.ConnectionError("reset"), data(applicationTypes=[]))
     client.application_types()
-    assert len(session.posts) == 2
+    assert len(client._session.posts) == 2
 
 
 def test_connect_is_not_retried_after_a_gateway_error_because_it_may_have_opened_a_proxy():
-    client, session, _ = make_client(FakeResponse(502, text="bad gateway"))
+    client = make_client(FakeResponse(502, text="bad gateway"))
     with pytest.raises(RemoteitError) as error:
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert len(session.posts) == 1
+    assert len(client._session.posts) == 1
     assert error.value.status == 502
 
 
 def test_connect_is_retried_when_throttled():
     connection = {"id": "c1", "host": "proxy.example", "port": 30000, "reverseProxy": False}
-    client, session, _ = make_client(FakeResponse(429, text=""), data(connect=connection))
+    client = make_client(FakeResponse(429, text=""), data(connect=connection))
     assert client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")["id"] == "c1"
-    assert len(session.posts) == 2
+    assert len(client._session.posts) == 2
 
 
 def test_a_lost_connect_response_is_ambiguous_not_retried():
-    client, session, _ = make_client(requests.exceptions.ReadTimeout("read timed out"))
+    client = make_client(requests.exceptions.ReadTimeout("read timed out"))
     with pytest.raises(AmbiguousResultError):
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert len(session.posts) == 1
+    assert len(client._session.posts) == 1
 
 
 @pytest.mark.parametrize("status, body", [(401, "Unauthorized"), (403, '{"errors":[{"message":"bad signature"}]}')])
 def test_rejected_credentials_mention_clock_skew_and_never_the_secret(status, body):
-    client, _, _ = make_client(FakeResponse(status, text=body))
+    client = make_client(FakeResponse(status, text=body))
     with pytest.raises(RemoteitError) as error:
         client.sessions()
     message = str(error.value)
@@ -163,7 +166,7 @@ def test_rejected_credentials_mention_clock_skew_and_never_the_secret(status, bo
 
 
 def test_graphql_errors_become_messages_with_a_kind():
-    client, _, _ = make_client(FakeResponse(body={"errors": [{"message": "Target device is inactive"}], "data": None}))
+    client = make_client(FakeResponse(body={"errors": [{"message": "Target device is inactive"}], "data": None}))
     with pytest.raises(RemoteitError) as error:
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
     assert error.value.kind == "offline"
@@ -177,7 +180,7 @@ def test_graphql_errors_become_messages_with_a_kind():
     FakeResponse(200, body={"nothing": True}),
 ])
 def test_malformed_responses_are_reported_not_crashed_on(response):
-    client, _, _ = make_client(response)
+    client = make_client(response)
     with pytest.raises(RemoteitError) as error:
         client.sessions()
     assert error.value.kind == "response"
@@ -185,13 +188,13 @@ def test_malformed_responses_are_reported_not_crashed_on(response):
 
 
 def test_connect_without_an_address_is_malformed():
-    client, _, _ = make_client(data(connect={"id": "c1", "host": None, "url": None}))
+    client = make_client(data(connect={"id": "c1", "host": None, "url": None}))
     with pytest.raises(RemoteitError, match="malformed"):
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
 
 
 def test_a_null_login_means_the_credentials_are_not_valid():
-    client, _, _ = make_client(data(login=None))
+    client = make_client(data(login=None))
     with pytest.raises(RemoteitError) as error:
         client.sessions()
     assert error.value.kind == "auth"
@@ -206,25 +209,25 @@ def device(index):
 def test_devices_are_paged_until_has_more_is_false():
     first = data(login={"devices": {"total": 3, "hasMore": True, "items": [device(1), device(2)]}})
     second = data(login={"devices": {"total": 3, "hasMore": False, "items": [device(3)]}})
-    client, session, _ = make_client(first, second)
+    client = make_client(first, second)
     devices = list(client.iter_devices(name="dev"))
     assert [item["name"] for item in devices] == ["dev-1", "dev-2", "dev-3"]
-    assert [post["body"]["variables"]["from"] for post in session.posts] == [0, 2]
-    assert session.posts[0]["body"]["variables"]["size"] == 1000
+    assert [post["body"]["variables"]["from"] for post in client._session.posts] == [0, 2]
+    assert client._session.posts[0]["body"]["variables"]["size"] == 1000
     assert devices[0]["services"][0] == {"id": "80:00:00:00:00:00:01:01", "name": "ssh", "application": 28,
                                          "application_name": "SSH", "port": 22, "host": "localhost",
                                          "state": "active", "enabled": True}
 
 
 def test_account_id_scopes_queries_to_the_organisation():
-    client, session, _ = make_client(data(login={"account": {"sessions": []}}), account_id="org-1")
+    client = make_client(data(login={"account": {"sessions": []}}), account_id="org-1")
     assert client.sessions() == []
-    assert "account(id: $accountId)" in session.posts[0]["body"]["query"]
-    assert session.posts[0]["body"]["variables"]["accountId"] == "org-1"
+    assert "account(id: $accountId)" in client._session.posts[0]["body"]["query"]
+    assert client._session.posts[0]["body"]["variables"]["accountId"] == "org-1"
 
 
 def test_an_account_the_key_cannot_use_is_named():
-    client, _, _ = make_client(data(login={"account": None}), account_id="org-x")
+    client = make_client(data(login={"account": None}), account_id="org-x")
     with pytest.raises(RemoteitError, match="org-x"):
         client.sessions()
 
@@ -235,7 +238,7 @@ def test_an_account_the_key_cannot_use_is_named():
     (FakeResponse(body={"errors": [{"message": "Connection not found"}]}), False),
 ])
 def test_disconnect_treats_an_already_gone_connection_as_not_closed(answer, closed):
-    client, _, _ = make_client(answer)
+    client = make_client(answer)
     assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is closed
 
 

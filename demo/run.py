@@ -1,0 +1,69 @@
+#!/usr/bin/env python3
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`make demo`: a device behind "NAT", the remote.it sandbox in front of it, and a playbook through both.
+
+The device is a real OpenSSH server on loopback whose address the inventory never names; the
+sandbox speaks the remote.it API and opens real TCP proxies to it. Nothing leaves this machine.
+"""
+
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import textwrap
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path[:0] = [os.path.join(REPO, "tests", "sandbox"), os.path.join(REPO, "tests")]
+
+from remoteit_sandbox import Sandbox  # noqa: E402  pylint: disable=wrong-import-position
+from utils.device import SshDevice  # noqa: E402  pylint: disable=wrong-import-position
+
+WORLD = os.path.join(REPO, "tests", "sandbox", "worlds", "demo.yml")
+DEVICES = ("pi-kitchen", "pi-garage")
+
+
+def say(text):
+    print("\n== " + textwrap.fill(text, 96, subsequent_indent="   "), flush=True)
+
+
+def main():
+    workdir = tempfile.mkdtemp(prefix="remoteit-demo-")
+    with SshDevice() as device:
+        say("The device: an OpenSSH server on 127.0.0.1:%d. It plays %s, Raspberry Pis behind NAT: the "
+            "inventory names them but gives no address, so the only way in is a remote.it proxy."
+            % (device.port, " and ".join(DEVICES)))
+        with Sandbox(world=WORLD, env={"DEVICE_SSH_PORT": str(device.port)}) as sandbox:
+            say("The remote.it sandbox: the remote.it GraphQL API at %s, checking every request's "
+                "signature and opening real TCP proxies." % sandbox.url)
+            inventory = os.path.join(workdir, "inventory.json")
+            with open(inventory, "w", encoding="utf-8") as handle:
+                json.dump({"devices": {"hosts": {name: device.ansible_ssh_args() for name in DEVICES}}}, handle)
+            key_id, secret = sandbox.credentials
+            env = dict(os.environ, R3_ACCESS_KEY_ID=key_id, R3_SECRET_ACCESS_KEY=secret,
+                       REMOTEIT_API_URL=sandbox.url,
+                       REMOTEIT_CONNECTIONS_FILE=os.path.join(workdir, "connections.json"),
+                       ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False")
+            say("Running demo/playbook.yml: open a proxy per device, point SSH at it, write and read a file "
+                "on the device, close the proxy.")
+            playbook = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
+                        "-i", inventory, os.path.join(REPO, "demo", "playbook.yml"), "-e", "demo_dir=" + workdir]
+            returncode = subprocess.call(playbook, env=env)
+            if returncode:
+                say("The playbook failed (exit %d)." % returncode)
+                return returncode
+            calls = [entry["fields"] for entry in sandbox.requests() if entry.get("operation") == "mutation"]
+            say("Afterwards: the sandbox has %d live proxies; remote.it saw %d connect and %d disconnect "
+                "mutations over %d signed API requests."
+                % (len(sandbox.proxies()), sum("connect" in fields for fields in calls),
+                   sum("disconnect" in fields for fields in calls), len(sandbox.requests())))
+            for name in DEVICES:
+                with open(os.path.join(workdir, name + ".motd"), encoding="utf-8") as handle:
+                    say("On the device, %s.motd says: %s" % (name, handle.read().strip()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,73 @@
+"""Bad input gets a clear message: no traceback, no secret, and nothing left open on remote.it."""
+
+import pytest
+
+MODULE = "community.remoteit.remoteit_connection"
+
+
+@pytest.fixture
+def run_module(run_ansible, ansible_env):
+    """Run remoteit_connection ad hoc on localhost with the sandbox environment; returns its output."""
+
+    def run(args, *options, env=None):
+        result = run_ansible("localhost", "-m", MODULE, "-a", args, *options, check=False,
+                             env=dict(ansible_env, **(env or {})))
+        return result.returncode, result.stdout + result.stderr
+
+    return run
+
+
+@pytest.mark.parametrize("args, expected", [
+    ("service_id=80:00:00:zz", "is not a remote.it service id"),
+    ("device=toaster service=ssh", "no device named 'toaster'; your devices: "),
+    ("device=kiosk-lobby service=ssh", "device name 'kiosk-lobby' is ambiguous: 2 devices match"),
+    ("device=pi-kitchen service=vnc", "device 'pi-kitchen' has no service named 'vnc'; its services: ssh, web"),
+    ("device=pi-kitchen", "device 'pi-kitchen' has 2 services (ssh, web): choose one with service"),
+    ("device=gateway-01 service=ssh", "device 'gateway-01' is offline"),
+    ("device=pi-garage service=ssh host_ip=10.0.0.0/8", "host_ip '10.0.0.0/8' is not valid"),
+    ("device=pi-garage service_id=80:00:00:00:01:00:00:01", "mutually exclusive"),
+    ("state=absent", "state=absent needs connection_id, service_id, or device"),
+])
+def test_bad_input_fails_cleanly(run_module, clean_sandbox, args, expected):
+    returncode, output = run_module(args)
+    assert returncode != 0
+    assert expected in output
+    assert "Traceback" not in output
+    assert clean_sandbox.proxies() == []
+
+
+def test_missing_credentials_say_where_they_were_looked_for(run_module, clean_sandbox, tmp_path):
+    missing = str(tmp_path / "no-such-credentials")
+    returncode, output = run_module("device=pi-garage service=ssh",
+                                    env={"R3_ACCESS_KEY_ID": "", "R3_SECRET_ACCESS_KEY": "",
+                                         "REMOTEIT_CREDENTIALS_FILE": missing})
+    assert returncode != 0
+    for place in ("R3_ACCESS_KEY_ID", "R3_SECRET_ACCESS_KEY", missing):
+        assert place in output
+    assert clean_sandbox.requests() == []
+
+
+@pytest.mark.parametrize("key_id, secret", [
+    (None, "d3Jvbmctc2VjcmV0LWtleQ=="),  # right key id, wrong secret: bad signature
+    ("AKUNKNOWN", None),  # a key id the API does not know
+])
+def test_rejected_credentials_mention_clock_skew_and_hide_the_secret(run_module, clean_sandbox, key_id, secret):
+    real_key_id, real_secret = clean_sandbox.credentials
+    env = {"R3_ACCESS_KEY_ID": key_id or real_key_id, "R3_SECRET_ACCESS_KEY": secret or real_secret}
+    returncode, output = run_module("device=pi-garage service=ssh", "-vvvv", env=env)
+    assert returncode != 0
+    assert "rejected the request signature" in output and "clock" in output
+    assert env["R3_SECRET_ACCESS_KEY"] not in output
+    assert clean_sandbox.proxies() == []
+
+
+def test_credentials_come_from_a_profile_of_the_credentials_file(run_module, clean_sandbox, tmp_path):
+    key_id, secret = clean_sandbox.credentials
+    credentials = tmp_path / "credentials"
+    credentials.write_text("[DEFAULT]\nR3_ACCESS_KEY_ID=AKOTHER\nR3_SECRET_ACCESS_KEY=b3RoZXI=\n"
+                           "[Sandbox]\nR3_ACCESS_KEY_ID=%s\nR3_SECRET_ACCESS_KEY=%s\n" % (key_id, secret))
+    env = {"R3_ACCESS_KEY_ID": "", "R3_SECRET_ACCESS_KEY": "", "REMOTEIT_CREDENTIALS_FILE": str(credentials)}
+    returncode, output = run_module("device=pi-garage service=ssh state=absent profile=sandbox", env=env)
+    assert returncode == 0, output
+    returncode, output = run_module("device=pi-garage service=ssh state=absent", env=env)
+    assert returncode != 0 and "rejected the request signature for access key id 'AKOTHER'" in output

@@ -1,0 +1,241 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""GraphQL execution over the world, answering the way remote.it's API does.
+
+Resolvers are bound onto the subset schema; plain fields whose names match the world's
+attributes (id, name, state, port, ...) use graphql-core's default attribute resolver.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from pathlib import Path
+
+from graphql import GraphQLError, OperationDefinitionNode, build_schema, graphql_sync, parse
+
+from .proxy import ProxyRegistry, check_host_ip
+from .world import APPLICATION_TYPES, REMOTEIT_ID, Account, Settings, World
+
+SCHEMA = build_schema((Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8"))
+VERSION = "sandbox"
+DEFAULT_PAGE = 100
+MAX_PAGE = 1000
+SORT_KEYS = ("name", "id", "state")
+
+
+@dataclasses.dataclass
+class Context:
+    """What resolvers see: the world, the live proxies, and whose access key signed the request."""
+
+    world: World
+    settings: Settings
+    registry: ProxyRegistry
+    user: Account
+
+
+def execute(context, query, variables=None, operation_name=None):
+    """Run one GraphQL request; the response body as a dict (errors included, like HTTP 200)."""
+    result = graphql_sync(SCHEMA, query, context_value=context, variable_values=variables, operation_name=operation_name)
+    return result.formatted
+
+
+def describe(query, operation_name=None):
+    """(operation type, top-level field names) of a request, for fault matching and the log.
+
+    (None, []) when the query does not parse or names no operation; execution then reports why.
+    """
+    try:
+        document = parse(query)
+    except GraphQLError:
+        return None, []
+    operations = [node for node in document.definitions if isinstance(node, OperationDefinitionNode)]
+    if operation_name is not None:
+        operations = [node for node in operations if node.name and node.name.value == operation_name]
+    if len(operations) != 1:
+        return None, []
+    fragments = {node.name.value: node for node in document.definitions if node.kind == "fragment_definition"}
+    return operations[0].operation.value, _field_names(operations[0].selection_set, fragments)
+
+
+def _field_names(selection_set, fragments):
+    names = []
+    for selection in selection_set.selections:
+        if selection.kind == "field":
+            names.append(selection.name.value)
+        elif selection.kind == "inline_fragment":
+            names.extend(_field_names(selection.selection_set, fragments))
+        elif selection.name.value in fragments:
+            names.extend(_field_names(fragments[selection.name.value].selection_set, fragments))
+    return names
+
+
+def _matches(args, *, item_id, name, state, hardware_id, applications):
+    """The filters that `User.devices` and `Device.services` share; `name` is a case-insensitive substring."""
+    return (
+        (args.get("id") is None or item_id in {value.upper() for value in args["id"]})
+        and (args.get("name") is None or args["name"].lower() in (name or "").lower())
+        and (args.get("state") is None or state == args["state"])
+        and (args.get("hardwareId") is None or hardware_id == args["hardwareId"])
+        and (args.get("application") is None or not applications.isdisjoint(args["application"]))
+    )
+
+
+def _sorted(items, sort):
+    """`name`, `id` or `state`, `-` in front for descending; ties keep id order."""
+    key = sort.lstrip("-")
+    if key not in SORT_KEYS:
+        raise GraphQLError(f"Unsupported sort {sort!r}: use one of {', '.join(SORT_KEYS)} (prefix - to reverse)")
+    return sorted(items, key=lambda item: ((getattr(item, key) or "").lower(), item.id), reverse=sort.startswith("-"))
+
+
+def _page(devices, args):
+    """One page of PaginatedDeviceResponse: `after` (a device id) wins over `from`; size capped at 1000."""
+    start = max(args.get("from") or 0, 0)
+    if args.get("after") is not None:
+        ids = [device.id for device in devices]
+        after = args["after"].upper()
+        start = ids.index(after) + 1 if after in ids else len(devices)
+    size = DEFAULT_PAGE if args.get("size") is None else min(max(args["size"], 0), MAX_PAGE)
+    items = devices[start:start + size]
+    return {"items": items, "hasMore": start + len(items) < len(devices), "last": items[-1].id if items else None, "total": len(devices)}
+
+
+def _sessions(info, belongs):
+    """Live proxies for which `belongs(proxy)` holds, as Session objects.
+
+    Whether a never-used proxy is listed is an unknown of the real API, so it is a setting.
+    """
+    context = info.context
+    return [proxy for proxy in context.registry.live() if belongs(proxy) and (context.settings.sessions_list_unused or proxy.used)]
+
+
+def _lookup(table, ids):
+    """The objects of `table` (world devices or services) with these ids, in the order asked."""
+    return [table[item_id.upper()] for item_id in ids if item_id.upper() in table]
+
+
+def _user_account(account, info, **args):
+    selected = info.context.world.find_account(account, args.get("id"), args.get("email"))
+    if selected is None:
+        raise GraphQLError("Account not found or not accessible")
+    return selected
+
+
+def _user_devices(account, _info, **args):
+    devices = [
+        device for device in account.devices
+        if _matches(args, item_id=device.id, name=device.name, state=device.state, hardware_id=device.hardware_id,
+                    applications={service.app.id for service in device.services})
+    ]
+    return _page(_sorted(devices, args["sort"]), args)
+
+
+def _device_services(device, _info, **args):
+    services = [
+        service for service in device.services
+        if _matches(args, item_id=service.id, name=service.name, state=service.state, hardware_id=device.hardware_id,
+                    applications={service.app.id})
+    ]
+    return _sorted(services, args["sort"])
+
+
+def _connect(_root, info, **args):
+    context = info.context
+    service_id = args["serviceId"]
+    if not REMOTEIT_ID.match(service_id):
+        raise GraphQLError(f"Invalid service ID: {service_id}")
+    service = context.world.find_service(context.user, service_id)
+    if service is None:
+        raise GraphQLError(f"Service not found: {service_id}")
+    if service.device.state != "active":
+        raise GraphQLError(f"Device {service.device.name} is inactive")
+    if service.state != "active":
+        raise GraphQLError(f"Service {service.name} is inactive")
+    if not service.enabled:
+        raise GraphQLError(f"Service {service.name} is disabled")
+    try:
+        host_ip = check_host_ip(args["hostIP"])
+    except ValueError as exc:
+        raise GraphQLError(str(exc)) from None
+    proxy_type = args["type"]
+    reverse_proxy = proxy_type == "REVERSE_PROXY" or (proxy_type == "AUTO_PROXY" and service.app.proxy)
+    return context.registry.open(service, context.user, host_ip, reverse_proxy)
+
+
+def _disconnect(_root, info, **args):
+    """Close one of the caller's proxies; an unknown id answers per the disconnect_unknown setting."""
+    context = info.context
+    proxy = context.registry.get(args["connectionId"])
+    service_id = args.get("serviceId")
+    if (
+        proxy is not None
+        and proxy.user is context.user
+        and (service_id is None or proxy.service.id == service_id.upper())
+        and context.registry.close(proxy.id)
+    ):
+        return True
+    if context.settings.disconnect_unknown == "false":
+        return False
+    raise GraphQLError("Connection not found")
+
+
+def _bind(type_name, **resolvers):
+    fields = SCHEMA.type_map[type_name].fields
+    for field_name, resolver in resolvers.items():
+        fields[field_name].resolve = resolver
+
+
+_bind(
+    "Query",
+    login=lambda _root, info: info.context.user,
+    applicationTypes=lambda _root, _info: list(APPLICATION_TYPES.values()),
+    version=lambda _root, _info: VERSION,
+)
+_bind("Mutation", connect=_connect, disconnect=_disconnect)
+_bind(
+    "User",
+    account=_user_account,
+    devices=_user_devices,
+    device=lambda account, info, **args: [
+        device for device in _lookup(info.context.world.devices, args["id"]) if device.owner is account
+    ],
+    service=lambda account, info, **args: [
+        service for service in _lookup(info.context.world.services, args["id"]) if service.device.owner is account
+    ],
+    sessions=lambda account, info: _sessions(info, lambda proxy: account in (proxy.user, proxy.service.device.owner)),
+)
+_bind(
+    "Device",
+    enabled=lambda _device, _info: True,
+    hardwareId=lambda device, _info: device.hardware_id,
+    services=_device_services,
+    sessions=lambda device, info: _sessions(info, lambda proxy: proxy.service.device is device),
+)
+for _service_type in ("Service", "ServiceReference"):
+    _bind(
+        _service_type,
+        type=lambda service, _info: str(service.app.id),
+        application=lambda service, _info: service.app.id,
+        title=lambda service, _info: service.app.name,
+    )
+_bind("Service", sessions=lambda service, info: _sessions(info, lambda proxy: proxy.service is service))
+_bind(
+    "Session",
+    timestamp=lambda proxy, _info: proxy.created,
+    state=lambda proxy, _info: "connected" if proxy.live_connections else "open",
+    connected=lambda proxy, _info: proxy.live_connections > 0,
+    source=lambda proxy, _info: "EXTERNAL" if proxy.used else "UNKNOWN",
+    address=lambda proxy, _info: proxy.last_source,
+    user=lambda proxy, _info: proxy.user,
+    target=lambda proxy, _info: proxy.service,
+)
+_bind(
+    "Connection",
+    reverseProxy=lambda proxy, _info: proxy.reverse_proxy,
+    port=lambda proxy, _info: None if proxy.reverse_proxy else proxy.port,
+    timeout=lambda proxy, _info: int(proxy.lifetime),
+    session=lambda proxy, _info: proxy,
+)

@@ -1,0 +1,306 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The sandbox's HTTP front and its Python API.
+
+`POST /graphql/v1` is the signed GraphQL endpoint; `/_sandbox/...` are unauthenticated
+inspection and fault-injection endpoints for tests, which is why the server binds loopback only.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import json
+import os
+import ssl
+import sys
+import threading
+import time
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from urllib.parse import urlsplit
+
+from .api import Context, describe, execute
+from .faults import FaultRules
+from .proxy import ProxyRegistry, utc_timestamp
+from .signing import AuthError, verify
+from .world import Settings, load_world
+
+GRAPHQL_PATH = "/graphql/v1"
+INSPECT_PATH = "/_sandbox"
+SOCKET_TIMEOUT = 15
+MALFORMED_BODY = b'{"data": {"connect": {"id": '  # cut off mid-JSON, as a broken gateway would
+
+
+def _loopback(host):
+    """Refuse anything but IPv4 loopback: the sandbox must never be reachable from outside."""
+    if host == "localhost":
+        return "127.0.0.1"
+    try:
+        address = ipaddress.ip_address(host)
+    except ValueError:
+        address = None
+    if address is None or address.version != 4 or not address.is_loopback:
+        raise ValueError(f"the sandbox listens on loopback only (127.0.0.0/8 or localhost), not {host!r}")
+    return host
+
+
+class RequestLog:
+    """What the API was asked and answered, for tests to assert on; never holds credentials."""
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._entries = []
+        self._seq = 0
+
+    def add(self, entry):
+        with self._lock:
+            self._seq += 1
+            self._entries.append({"seq": self._seq, "time": utc_timestamp(), **entry})
+
+    def entries(self):
+        with self._lock:
+            return list(self._entries)
+
+    def clear(self):
+        with self._lock:
+            self._entries.clear()
+
+
+class Sandbox:
+    """A local remote.it API for tests and the demo; start() serves it on threads in this process.
+
+    Settings given here win over the world's `settings:`, which win over the defaults.
+    `env` adds to os.environ for the ${VAR} placeholders of service targets.
+    """
+
+    def __init__(self, world=None, *, host="127.0.0.1", port=0, lifetime=None, idle_timeout=None, disconnect_unknown=None,
+                 sessions_list_unused=None, clock_skew=None, tls_cert=None, tls_key=None, env=None):
+        self.world = load_world(world, env=None if env is None else {**os.environ, **env})
+        self.settings = Settings.merge(self.world.settings, {
+            "lifetime": lifetime,
+            "idle_timeout": idle_timeout,
+            "disconnect_unknown": disconnect_unknown,
+            "sessions_list_unused": sessions_list_unused,
+            "clock_skew": clock_skew,
+        })
+        if (tls_cert is None) != (tls_key is None):
+            raise ValueError("TLS needs both a certificate and a key")
+        self.host = _loopback(host)
+        self.port = port
+        self.secrets = {key.id: key.hmac_key for key in self.world.keys.values()}
+        self.faults = FaultRules()
+        self.log = RequestLog()
+        self.registry = None
+        self._tls = (tls_cert, tls_key) if tls_cert else None
+        self._server = None
+
+    def start(self):
+        if self._server is not None:
+            raise RuntimeError("the sandbox is already running")
+        server = _Server((self.host, self.port), self)
+        if self._tls:
+            context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
+            context.load_cert_chain(*self._tls)
+            # The handshake then happens in the handler thread, so a stalled client cannot block accept().
+            server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
+        self.port = server.server_address[1]
+        self.registry = ProxyRegistry(self.settings.lifetime, self.settings.idle_timeout)
+        self._server = server
+        threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True).start()
+        return self
+
+    def stop(self):
+        """Stop serving and close every proxy with its live connections."""
+        if self._server is None:
+            return
+        self._server.shutdown()
+        self._server.server_close()
+        self._server = None
+        self.registry.close_all()
+
+    def __enter__(self):
+        return self.start()
+
+    def __exit__(self, *exc_info):
+        self.stop()
+
+    @property
+    def base_url(self):
+        return f"{'https' if self._tls else 'http'}://{self.host}:{self.port}"
+
+    @property
+    def url(self):
+        return self.base_url + GRAPHQL_PATH
+
+    @property
+    def inspect_url(self):
+        return self.base_url + INSPECT_PATH
+
+    @property
+    def credentials(self):
+        """(key id, base64 secret) of the world's first access key."""
+        key = next(iter(self.world.keys.values()))
+        return key.id, key.secret
+
+    def requests(self):
+        return self.log.entries()
+
+    def clear_requests(self):
+        self.log.clear()
+
+    def proxies(self):
+        return [proxy.snapshot() for proxy in self.registry.live()] if self.registry else []
+
+    def add_faults(self, rules):
+        self.faults.add(rules)
+
+    def clear_faults(self):
+        self.faults.clear()
+
+
+class _Server(ThreadingHTTPServer):
+    daemon_threads = True
+
+    def __init__(self, address, sandbox):
+        self.sandbox = sandbox
+        super().__init__(address, _Handler)
+
+    def handle_error(self, request, client_address):
+        """A client hanging up early (after its own timeout, say) is routine here, not worth a traceback."""
+        if not isinstance(sys.exc_info()[1], ConnectionError):
+            super().handle_error(request, client_address)
+
+
+class _Handler(BaseHTTPRequestHandler):
+    protocol_version = "HTTP/1.1"
+    server_version = "remoteit-sandbox"
+    timeout = SOCKET_TIMEOUT
+    sent_status = None  # status of the latest answer on this connection, for the request log
+
+    def log_message(self, format, *args):  # pylint: disable=redefined-builtin
+        """Silenced: the request log at /_sandbox/requests replaces stderr chatter."""
+
+    @property
+    def sandbox(self):
+        return self.server.sandbox
+
+    @property
+    def route(self):
+        return urlsplit(self.path).path
+
+    def do_GET(self):
+        self._inspect({
+            "requests": self.sandbox.requests,
+            "proxies": self.sandbox.proxies,
+            "faults": self.sandbox.faults.pending,
+            "health": lambda: {"ok": True},
+        })
+
+    def do_DELETE(self):
+        self._inspect({
+            "requests": lambda: self.sandbox.clear_requests() or {"ok": True},
+            "faults": lambda: self.sandbox.clear_faults() or {"ok": True},
+        })
+
+    def do_POST(self):
+        if self.route == GRAPHQL_PATH:
+            self.sent_status = None  # stays None if the answer is dropped
+            entry = self._log_entry()
+            try:
+                self._graphql(entry)
+            finally:
+                self.sandbox.log.add({**entry, "status": self.sent_status})
+        elif self.route == f"{INSPECT_PATH}/faults":
+            try:
+                self.sandbox.add_faults(json.loads(self._read_body() or b"null"))
+            except ValueError as exc:
+                self._send_json(400, {"error": str(exc)})
+            else:
+                self._send_json(200, self.sandbox.faults.pending())
+        else:
+            self._not_found()
+
+    def _inspect(self, routes):
+        """Answer GET/DELETE on /_sandbox/<name> from `routes`."""
+        prefix, _, name = self.route.rpartition("/")
+        if prefix == INSPECT_PATH and name in routes:
+            self._send_json(200, routes[name]())
+        else:
+            self._not_found()
+
+    def _log_entry(self):
+        """A request log entry before anything is known about the request."""
+        return {"method": self.command, "path": self.path, "status": None, "auth": None,
+                "operation": None, "fields": [], "variables": None, "fault": None}
+
+    def _not_found(self):
+        if not self.route.startswith(INSPECT_PATH):
+            self.sandbox.log.add({**self._log_entry(), "status": 404})
+        self._send(404, b"Not Found", "text/plain")
+
+    def _graphql(self, entry):
+        """Verify, apply any fault, execute; `entry` collects what the request log shows."""
+        body = self._read_body()
+        try:
+            key_id = verify(self.command, self.path, self.headers, len(body), self.sandbox.secrets, self.sandbox.settings.clock_skew)
+        except AuthError as exc:
+            entry["auth"] = exc.reason
+            if exc.status == 401:
+                self._send(401, b"Unauthorized", "text/plain")
+            else:
+                self._send_json(403, {"errors": [{"message": exc.reason}]})
+            return
+        entry["auth"] = "ok"
+        try:
+            request = json.loads(body)
+            query, variables, operation_name = request["query"], request.get("variables"), request.get("operationName")
+            if not isinstance(query, str) or not isinstance(variables, (dict, type(None))):
+                raise TypeError
+        except (ValueError, KeyError, TypeError, AttributeError):
+            self._send_json(400, {"errors": [{"message": "the body must be a JSON object with a query string and optional variables object"}]})
+            return
+        entry["operation"], entry["fields"] = describe(query, operation_name)
+        entry["variables"] = variables
+        entry["fault"] = self.sandbox.faults.take(entry["fields"])
+        fault = entry["fault"] or {}
+        time.sleep(fault.get("delay") or 0)
+        if fault.get("status"):
+            retry_after = {"Retry-After": str(fault["retry_after"])} if fault.get("retry_after") is not None else {}
+            self._send_json(fault["status"], {"errors": [{"message": f"sandbox fault: HTTP {fault['status']}"}]}, retry_after)
+            return
+        if fault.get("malformed"):
+            self._send(200, MALFORMED_BODY, "application/json")
+            return
+        user = self.sandbox.world.keys[key_id].user
+        result = execute(Context(self.sandbox.world, self.sandbox.settings, self.sandbox.registry, user), query, variables, operation_name)
+        if fault.get("drop_response"):
+            self.close_connection = True  # processed, but the client never hears back
+            return
+        self._send_json(200, result)
+
+    def _read_body(self):
+        """The body as received; shorter than Content-Length if the client stopped early."""
+        try:
+            length = max(int(self.headers.get("Content-Length") or 0), 0)
+        except ValueError:
+            length = 0
+        try:
+            return self.rfile.read(length)
+        except TimeoutError:
+            self.close_connection = True
+            return b""
+
+    def _send_json(self, status, payload, headers=None):
+        self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
+
+    def _send(self, status, body, content_type, headers=None):
+        self.sent_status = status
+        self.send_response(status)
+        self.send_header("Content-Type", content_type)
+        self.send_header("Content-Length", str(len(body)))
+        for name, value in (headers or {}).items():
+            self.send_header(name, value)
+        self.end_headers()
+        self.wfile.write(body)

@@ -1,0 +1,342 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The world the sandbox serves: access keys, accounts, devices, services and settings.
+
+Loaded from a YAML file or a dict (format in tests/sandbox/README.md) and validated up front,
+so a typo in a test's world fails loudly at start instead of as an odd API answer later.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import dataclasses
+import os
+import re
+from pathlib import Path
+
+import yaml
+
+DEMO_WORLD = Path(__file__).resolve().parent.parent / "worlds" / "demo.yml"
+DEMO_KEY_ID = "SBXDEMOACCESSKEY0001"
+DEMO_SECRET = "c2FuZGJveC1kZW1vLXNlY3JldC1kby1ub3QtdXNlIQ=="
+DEMO_USER_ID = "5e1f0a2b-0000-4000-8000-000000000001"
+DEMO_EMAIL = "demo@example.com"
+
+REMOTEIT_ID = re.compile(r"^[0-9A-F]{2}(:[0-9A-F]{2}){7}$", re.IGNORECASE)
+PLACEHOLDER = re.compile(r"\$\{(\w+)(?::-([^}]*))?\}")
+STATES = ("active", "inactive")
+
+
+class WorldError(ValueError):
+    """A world file or setting the sandbox cannot serve."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ApplicationType:
+    """A remote.it application (service) type; field names are the schema's."""
+
+    id: int
+    name: str
+    description: str
+    port: int | None
+    proxy: bool
+    scheme: str
+    protocol: str = "TCP"
+
+
+APPLICATION_TYPES = {
+    app.id: app
+    for app in (
+        ApplicationType(1, "TCP", "Generic TCP", None, False, "tcp"),
+        ApplicationType(4, "VNC", "VNC Remote Desktop", 5900, False, "vnc"),
+        ApplicationType(5, "RDP", "Remote Desktop Protocol", 3389, False, "rdp"),
+        ApplicationType(7, "HTTP", "HTTP Web Server", 80, True, "http"),
+        ApplicationType(8, "HTTPS", "HTTPS Web Server", 443, True, "https"),
+        ApplicationType(28, "SSH", "Secure Shell", 22, False, "ssh"),
+    )
+}
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """Behaviour knobs, including the sandbox's answers to the API's documented unknowns."""
+
+    lifetime: float = 28800
+    idle_timeout: float = 900
+    disconnect_unknown: str = "error"
+    sessions_list_unused: bool = True
+    clock_skew: float = 300
+
+    @classmethod
+    def merge(cls, world_settings, overrides):
+        """World `settings:` over the defaults, then explicit (non-None) overrides on top."""
+        values = dict(world_settings or {})
+        values.update({name: value for name, value in overrides.items() if value is not None})
+        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
+        if unknown:
+            raise WorldError(f"unknown settings: {', '.join(sorted(unknown))}")
+        if values.get("disconnect_unknown") is False:  # YAML reads a bare `false` as a boolean
+            values["disconnect_unknown"] = "false"
+        settings = cls(**values)
+        for name in ("lifetime", "idle_timeout", "clock_skew"):
+            value = getattr(settings, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
+                raise WorldError(f"setting {name} must be a positive number of seconds, not {value!r}")
+        if settings.disconnect_unknown not in ("false", "error"):
+            raise WorldError(f"setting disconnect_unknown must be 'false' or 'error', not {settings.disconnect_unknown!r}")
+        if not isinstance(settings.sessions_list_unused, bool):
+            raise WorldError("setting sessions_list_unused must be true or false")
+        return settings
+
+
+@dataclasses.dataclass(eq=False)
+class Account:
+    """A user, or an organisation whose devices its members reach through `account(id:)`."""
+
+    id: str
+    email: str
+    is_org: bool = False
+    members: frozenset = frozenset()
+    devices: list = dataclasses.field(default_factory=list)
+
+
+@dataclasses.dataclass(eq=False)
+class Device:
+    id: str
+    name: str
+    state: str
+    hardware_id: str | None
+    owner: Account
+    services: list = dataclasses.field(default_factory=list)
+
+    @property
+    def online(self):
+        return self.state == "active"
+
+
+@dataclasses.dataclass(eq=False)
+class Service:
+    """A device's service; `target` (host, port) is sandbox-only: where its proxies forward to."""
+
+    id: str
+    name: str
+    app: ApplicationType
+    port: int | None
+    host: str
+    enabled: bool
+    state: str
+    target: tuple | None
+    device: Device
+
+    @property
+    def online(self):
+        return self.state == "active"
+
+
+@dataclasses.dataclass(frozen=True)
+class AccessKey:
+    """An access key as users hold it: key id and base64 secret (validated at load)."""
+
+    id: str
+    secret: str
+    user: Account
+
+    @property
+    def hmac_key(self):
+        return base64.b64decode(self.secret)
+
+
+@dataclasses.dataclass
+class World:
+    settings: dict
+    keys: dict
+    accounts: dict
+    devices: dict
+    services: dict
+
+    def accounts_of(self, user):
+        """The accounts `user` may act in: itself and every organisation it is a member of."""
+        return [user] + [account for account in self.accounts.values() if user.id in account.members]
+
+    def find_account(self, user, account_id=None, email=None):
+        """What `account(id:, email:)` selects for `user`, or None when it may not."""
+        for account in self.accounts_of(user):
+            if account_id is not None and account.id != account_id:
+                continue
+            if email is not None and account.email.lower() != email.lower():
+                continue
+            return account
+        return None
+
+    def find_service(self, user, service_id):
+        """A service that `user` may connect to, or None."""
+        service = self.services.get(service_id.upper())
+        if service is not None and service.device.owner in self.accounts_of(user):
+            return service
+        return None
+
+
+def load_world(source=None, env=None):
+    """Build a World from a YAML path or a dict (default: the demo world).
+
+    `${VAR}` and `${VAR:-default}` in service targets are replaced from `env` (default os.environ).
+    """
+    if source is None:
+        source = DEMO_WORLD
+    if isinstance(source, (str, Path)):
+        with open(source, encoding="utf-8") as handle:
+            data = yaml.safe_load(handle)
+    else:
+        data = source
+    if not isinstance(data, dict):
+        raise WorldError("a world must be a mapping")
+    return _Builder(os.environ if env is None else env).build(data)
+
+
+class _Builder:
+    """Turns world data into linked objects, checking ids, references and values on the way."""
+
+    def __init__(self, env):
+        self.env = env
+        self.world = World(settings={}, keys={}, accounts={}, devices={}, services={})
+
+    def build(self, data):
+        self.world.settings = data.get("settings") or {}
+        for entry in data.get("users") or []:
+            self._account(entry, is_org=False)
+        for entry in data.get("organizations") or []:
+            self._account(entry, is_org=True)
+        for entry in data.get("access_keys") or []:
+            self._access_key(entry)
+        if not self.world.keys:
+            raise WorldError("a world needs at least one access key")
+        return self.world
+
+    def _account(self, entry, is_org):
+        account_id = _required(entry, "id", "account")
+        if account_id in self.world.accounts:
+            raise WorldError(f"duplicate account id {account_id}")
+        members = frozenset(entry.get("members") or ())
+        unknown = members - {a.id for a in self.world.accounts.values() if not a.is_org}
+        if unknown:
+            raise WorldError(f"organization {account_id}: members must be ids of listed users: {', '.join(sorted(unknown))}")
+        account = Account(id=account_id, email=_required(entry, "email", f"account {account_id}"), is_org=is_org, members=members)
+        self.world.accounts[account_id] = account
+        for device_entry in entry.get("devices") or []:
+            account.devices.append(self._device(device_entry, account))
+
+    def _device(self, entry, owner):
+        device_id = self._new_id(entry, self.world.devices, "device")
+        device = Device(
+            id=device_id,
+            name=_required(entry, "name", f"device {device_id}"),
+            state=_state(entry.get("state", "active"), f"device {device_id}"),
+            hardware_id=entry.get("hardwareId"),
+            owner=owner,
+        )
+        self.world.devices[device_id] = device
+        for service_entry in entry.get("services") or []:
+            device.services.append(self._service(service_entry, device))
+        return device
+
+    def _service(self, entry, device):
+        service_id = self._new_id(entry, self.world.services, "service")
+        where = f"service {service_id}"
+        app = APPLICATION_TYPES.get(entry.get("application"))
+        if app is None:
+            raise WorldError(f"{where}: application must be one of {sorted(APPLICATION_TYPES)}, not {entry.get('application')!r}")
+        service = Service(
+            id=service_id,
+            name=_required(entry, "name", where),
+            app=app,
+            port=entry.get("port", app.port),
+            host=entry.get("host", "127.0.0.1"),
+            enabled=bool(entry.get("enabled", True)),
+            state=_state(entry.get("state", device.state), where),
+            target=self._target(entry.get("target"), where),
+            device=device,
+        )
+        self.world.services[service_id] = service
+        return service
+
+    def _access_key(self, entry):
+        key_id = _required(entry, "id", "access key")
+        user = self.world.accounts.get(entry.get("user"))
+        if user is None or user.is_org:
+            raise WorldError(f"access key {key_id}: user must be the id of a listed user, not {entry.get('user')!r}")
+        secret = _required(entry, "secret", f"access key {key_id}")
+        try:
+            base64.b64decode(secret, validate=True)
+        except (binascii.Error, TypeError) as exc:
+            raise WorldError(f"access key {key_id}: secret is not base64") from exc
+        self.world.keys[key_id] = AccessKey(key_id, secret, user)
+
+    def _new_id(self, entry, existing, kind):
+        item_id = str(_required(entry, "id", kind)).upper()
+        if not REMOTEIT_ID.match(item_id):
+            raise WorldError(f"{kind} id {item_id!r} is not 8 hex octets separated by colons")
+        if item_id in existing:
+            raise WorldError(f"duplicate {kind} id {item_id}")
+        return item_id
+
+    def _target(self, value, where):
+        """Parse `host:port` (IPv6 in brackets) after substituting ${VAR} placeholders."""
+        if value is None:
+            return None
+
+        def substitute(match):
+            name, default = match.groups()
+            if name in self.env:
+                return self.env[name]
+            if default is None:
+                raise WorldError(f"{where}: target needs ${{{name}}}, which is not set")
+            return default
+
+        host, _, port = PLACEHOLDER.sub(substitute, str(value)).rpartition(":")
+        if not host or not port.isdigit() or not 0 < int(port) < 65536:
+            raise WorldError(f"{where}: target must be host:port, not {value!r}")
+        return host.strip("[]"), int(port)
+
+
+def _required(entry, key, where):
+    if not isinstance(entry, dict) or entry.get(key) in (None, ""):
+        raise WorldError(f"{where}: missing {key}")
+    return entry[key]
+
+
+def _state(value, where):
+    if value not in STATES:
+        raise WorldError(f"{where}: state must be active or inactive, not {value!r}")
+    return value
+
+
+def generate_world(n_devices, key_id=DEMO_KEY_ID, secret=DEMO_SECRET):
+    """A world of `n_devices` numbered devices for scale tests, with the demo's credentials.
+
+    Every device has an `ssh` service; every 5th also `web` (HTTP); every 10th is inactive.
+    """
+    width = max(5, len(str(n_devices)))
+    devices = []
+    for index in range(1, n_devices + 1):
+        state = "inactive" if index % 10 == 0 else "active"
+        services = [_generated_service(0x11, index, "ssh", 28, "${DEVICE_SSH_PORT:-22}")]
+        if index % 5 == 0:
+            services.append(_generated_service(0x12, index, "web", 7, "${DEVICE_HTTP_PORT:-80}"))
+        devices.append({"id": _generated_id(0x10, index), "name": f"device-{index:0{width}d}", "state": state, "services": services})
+    return {
+        "access_keys": [{"id": key_id, "secret": secret, "user": DEMO_USER_ID}],
+        "users": [{"id": DEMO_USER_ID, "email": DEMO_EMAIL, "devices": devices}],
+    }
+
+
+def _generated_service(kind, index, name, application, port):
+    return {"id": _generated_id(kind, index), "name": name, "application": application, "target": f"127.0.0.1:{port}"}
+
+
+def _generated_id(kind, index):
+    """`80:00:00:<kind>:` followed by `index` as four octets."""
+    return ":".join(f"{octet:02X}" for octet in (0x80, 0, 0, kind, *index.to_bytes(4, "big")))

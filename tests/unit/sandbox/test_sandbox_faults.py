@@ -1,0 +1,97 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Fault injection and the inspection endpoints tests rely on."""
+
+from __future__ import annotations
+
+import json
+import time
+
+import pytest
+import requests
+from sandbox_helpers import TIMEOUT, Client
+
+LOGIN = "{ login { id } }"
+CONNECT = 'mutation { connect(serviceId: "80:00:00:00:01:00:01:01") { id port } }'
+
+
+def test_status_fault_with_retry_after_hits_only_its_field_and_times(sandbox, client):
+    sandbox.add_faults([{"field": "connect", "status": 503, "retry_after": 7, "times": 2}])
+    assert client.post({"query": LOGIN}).status_code == 200
+    for _ in range(2):
+        response = client.post({"query": CONNECT})
+        assert (response.status_code, response.headers["Retry-After"]) == (503, "7")
+    assert client.post({"query": CONNECT}).status_code == 200
+    assert len(sandbox.proxies()) == 1  # the refused requests opened nothing
+
+
+def test_throttling_fault_on_any_field(sandbox, client):
+    sandbox.add_faults({"field": "*", "status": 429, "retry_after": 1})
+    assert client.post({"query": LOGIN}).status_code == 429
+    assert client.post({"query": LOGIN}).status_code == 200
+
+
+def test_malformed_fault_answers_200_with_a_body_that_is_not_json(sandbox, client):
+    sandbox.add_faults([{"field": "login", "malformed": True}])
+    response = client.post({"query": LOGIN})
+    assert response.status_code == 200
+    with pytest.raises(ValueError):
+        response.json()
+
+
+def test_delay_fault_slows_the_answer_down(sandbox, client):
+    sandbox.add_faults([{"field": "login", "delay": 0.5}])
+    started = time.monotonic()
+    assert client.data(LOGIN)["login"]["id"]
+    assert time.monotonic() - started >= 0.5
+
+
+def test_drop_response_processes_the_request_then_hangs_up(sandbox, client):
+    sandbox.add_faults([{"field": "connect", "drop_response": True}])
+    with pytest.raises(requests.ConnectionError):
+        client.post({"query": CONNECT})
+    assert len(sandbox.proxies()) == 1  # the proxy really was opened
+    entry = sandbox.requests()[-1]
+    assert (entry["fields"], entry["status"], entry["fault"]["drop_response"]) == (["connect"], None, True)
+
+
+def test_faults_over_http(sandbox, client):
+    faults = sandbox.inspect_url + "/faults"
+    bad = requests.post(faults, json=[{"field": "connect", "status": 200}], timeout=TIMEOUT)
+    assert bad.status_code == 400 and "400-599" in bad.json()["error"]
+    assert requests.post(faults, json=[{"field": "login", "status": 502}], timeout=TIMEOUT).json() == [{"field": "login", "status": 502, "times": 1}]
+    assert requests.delete(faults, timeout=TIMEOUT).status_code == 200
+    assert requests.get(faults, timeout=TIMEOUT).json() == []
+    assert client.post({"query": LOGIN}).status_code == 200
+
+
+def test_request_log_shows_what_happened_without_credentials(sandbox, client):
+    key_id, secret = sandbox.credentials
+    client.data("query Mine($id: [String!]!) { login { device(id: $id) { name } } applicationTypes { id } }", {"id": ["80:00:00:00:01:00:00:01"]})
+    client.data(CONNECT)
+    Client(sandbox, (key_id, "d3Jvbmctc2VjcmV0")).post({"query": LOGIN})
+    log = requests.get(sandbox.inspect_url + "/requests", timeout=TIMEOUT).json()
+    assert [(entry["operation"], entry["fields"], entry["status"], entry["auth"]) for entry in log] == [
+        ("query", ["login", "applicationTypes"], 200, "ok"),
+        ("mutation", ["connect"], 200, "ok"),
+        (None, [], 403, "signature does not match"),
+    ]
+    assert log[0]["variables"] == {"id": ["80:00:00:00:01:00:00:01"]}
+    assert [entry["seq"] for entry in log] == [1, 2, 3]
+    assert secret not in json.dumps(log) and "Signature" not in json.dumps(log)
+    requests.delete(sandbox.inspect_url + "/requests", timeout=TIMEOUT)
+    assert sandbox.requests() == []
+
+
+def test_inspection_endpoints(sandbox, client):
+    port = client.data(CONNECT)["connect"]["port"]
+    assert requests.get(sandbox.inspect_url + "/health", timeout=TIMEOUT).json() == {"ok": True}
+    (proxy,) = requests.get(sandbox.inspect_url + "/proxies", timeout=TIMEOUT).json()
+    assert (proxy["port"], proxy["service_id"], proxy["host_ip"]) == (port, "80:00:00:00:01:00:01:01", "255.255.255.255")
+    assert (proxy["device_id"], proxy["reverse_proxy"], proxy["live_tcp_connections"]) == ("80:00:00:00:01:00:00:01", False, 0)
+    assert requests.get(sandbox.inspect_url + "/nothing", timeout=TIMEOUT).status_code == 404
+    assert requests.get(sandbox.base_url + "/graphql/v1", timeout=TIMEOUT).status_code == 404
+    assert requests.post(sandbox.base_url + "/graphql/v2", timeout=TIMEOUT).status_code == 404

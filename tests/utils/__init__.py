@@ -1,0 +1,1 @@
+"""Helpers shared by the tests and the demo (standard library only)."""
