@@ -102,8 +102,7 @@ def test_queries_are_retried_on_throttling_and_gateway_errors(status):
 
 
 def test_retry_after_is_honoured():
-    client = make_client(FakeResponse(429, text="slow down", headers={"Retry-After": "7"}),
-                                    data(applicationTypes=[]))
+    client = make_client(FakeResponse(429, text="slow down", headers={"Retry-After": "7"}), data(applicationTypes=[]))
     client.application_types()
     assert client._session.sleeps == [7.0]
 

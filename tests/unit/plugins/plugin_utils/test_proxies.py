@@ -73,7 +73,7 @@ def test_a_live_recorded_connection_is_reused_with_one_sessions_query(manager):
 
 def test_the_api_answer_is_trusted_for_30_seconds(manager):
     manager.open(TARGET, LATCHING)
-    for _ in range(20):
+    for _task in range(20):
         assert fresh(manager).reusable(SERVICE, LATCHING, 300) is not None
     assert manager.client.count("sessions") == 1
 
