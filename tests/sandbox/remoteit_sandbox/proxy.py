@@ -193,8 +193,11 @@ class ProxyRegistry:
     def open(self, service, user, host_ip, reverse_proxy):
         proxy = Proxy(service, user, host_ip, reverse_proxy, self.lifetime, self.idle_timeout)
         with self._lock:
-            self._proxies[proxy.id] = proxy
-        return proxy
+            if not self._stopping.is_set():
+                self._proxies[proxy.id] = proxy
+                return proxy
+        proxy.close()  # a connect that raced close_all() must not leave a listener behind
+        raise RuntimeError("the sandbox is stopping")
 
     def get(self, connection_id):
         with self._lock:

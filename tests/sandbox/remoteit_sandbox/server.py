@@ -224,7 +224,7 @@ class _Handler(BaseHTTPRequestHandler):
 
     def _inspect(self, routes):
         """Answer GET/DELETE on /_sandbox/<name> from `routes`."""
-        prefix, _, name = self.route.rpartition("/")
+        prefix, name = self.route.rpartition("/")[::2]
         if prefix == INSPECT_PATH and name in routes:
             self._send_json(200, routes[name]())
         else:

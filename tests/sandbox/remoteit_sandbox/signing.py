@@ -52,7 +52,7 @@ def signature(secret, text):
 
 def parse_authorization(value):
     """The parameters of a `Signature k="v",...` Authorization header."""
-    scheme, _, rest = value.strip().partition(" ")
+    scheme, rest = value.strip().partition(" ")[::2]
     if scheme.lower() != "signature":
         raise AuthError(403, "malformed Authorization header: the scheme must be Signature")
     params = {}

@@ -106,6 +106,8 @@ class Account:
 
 @dataclasses.dataclass(eq=False)
 class Device:
+    """A device of an account; only active devices accept connections."""
+
     id: str
     name: str
     state: str
@@ -152,6 +154,11 @@ class AccessKey:
 
 @dataclasses.dataclass
 class World:
+    """Everything a sandbox serves, indexed by id (device and service ids upper-case).
+
+    `settings` is the world file's raw `settings:`; Settings.merge validates it.
+    """
+
     settings: dict
     keys: dict
     accounts: dict
@@ -296,7 +303,7 @@ class _Builder:
                 raise WorldError(f"{where}: target needs ${{{name}}}, which is not set")
             return default
 
-        host, _, port = PLACEHOLDER.sub(substitute, str(value)).rpartition(":")
+        host, port = PLACEHOLDER.sub(substitute, str(value)).rpartition(":")[::2]
         if not host or not port.isdigit() or not 0 < int(port) < 65536:
             raise WorldError(f"{where}: target must be host:port, not {value!r}")
         return host.strip("[]"), int(port)

@@ -21,7 +21,7 @@ CONNECT = 'mutation { connect(serviceId: "80:00:00:00:01:00:01:01") { id port } 
 def test_status_fault_with_retry_after_hits_only_its_field_and_times(sandbox, client):
     sandbox.add_faults([{"field": "connect", "status": 503, "retry_after": 7, "times": 2}])
     assert client.post({"query": LOGIN}).status_code == 200
-    for _ in range(2):
+    for _attempt in range(2):
         response = client.post({"query": CONNECT})
         assert (response.status_code, response.headers["Retry-After"]) == (503, "7")
     assert client.post({"query": CONNECT}).status_code == 200

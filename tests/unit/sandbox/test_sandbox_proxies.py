@@ -94,21 +94,21 @@ def test_an_inactive_service_cannot_be_connected(make_sandbox):
 
 
 def test_idle_proxies_expire_but_not_while_used(make_sandbox):
-    sandbox = make_sandbox(idle_timeout=1, lifetime=30)
+    sandbox = make_sandbox(idle_timeout=2, lifetime=30)
     client = Client(sandbox)
     port = client.connect(SSH_KITCHEN)["port"]
     with tcp_connect(port) as sock:
-        time.sleep(1.5)  # longer than idle_timeout, but a live connection keeps it open
+        time.sleep(2.5)  # longer than idle_timeout, but a live connection keeps it open
         assert echoes(sock)
     wait_for(lambda: not sandbox.proxies())
     assert refuses(port)
 
 
 def test_proxies_expire_at_end_of_lifetime_even_while_used(make_sandbox):
-    sandbox = make_sandbox(lifetime=1, idle_timeout=30)
+    sandbox = make_sandbox(lifetime=2, idle_timeout=30)
     client = Client(sandbox)
     connection = client.connect(SSH_KITCHEN)
-    assert connection["timeout"] == 1
+    assert connection["timeout"] == 2
     with tcp_connect(connection["port"]) as sock:
         assert echoes(sock)
         wait_for(lambda: not sandbox.proxies())

@@ -51,7 +51,7 @@ def test_cli_announces_itself_serves_and_exits_cleanly_on_sigterm(tmp_path):
 
 def test_cli_refuses_non_loopback_addresses():
     process = run_cli("--host", "0.0.0.0")
-    _, stderr = process.communicate(timeout=TIMEOUT)
+    stderr = process.communicate(timeout=TIMEOUT)[1]
     assert process.returncode == 2
     assert "loopback only" in stderr
 
