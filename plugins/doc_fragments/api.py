@@ -72,9 +72,6 @@ options:
       - If not set, the environment variable E(REMOTEIT_CONNECTIONS_FILE) is used.
     type: path
     default: ~/.remoteit/ansible-connections.json
-notes:
-  - The task runs on the Ansible controller, never on the managed device, so it works in a play over devices
-    that are only reachable through remote.it, without C(delegate_to).
 requirements:
   - requests (Python library, on the controller)
 """
@@ -99,6 +96,9 @@ options:
 """
 
     ATTRIBUTES = r"""
+notes:
+  - The task runs on the Ansible controller, never on the managed device, so it works in a play over devices
+    that are only reachable through remote.it, without C(delegate_to).
 attributes:
   action:
     support: full
@@ -113,4 +113,100 @@ attributes:
     support: full
     membership:
       - community.remoteit.remoteit
+"""
+
+    # For lookups and inventories: the same options from the environment and ansible.cfg.
+    PLUGINS = r"""
+options:
+  access_key_id:
+    env:
+      - name: R3_ACCESS_KEY_ID
+    ini:
+      - section: remoteit
+        key: access_key_id
+  secret_access_key:
+    env:
+      - name: R3_SECRET_ACCESS_KEY
+    ini:
+      - section: remoteit
+        key: secret_access_key
+  profile:
+    env:
+      - name: REMOTEIT_PROFILE
+    ini:
+      - section: remoteit
+        key: profile
+  credentials_file:
+    env:
+      - name: REMOTEIT_CREDENTIALS_FILE
+    ini:
+      - section: remoteit
+        key: credentials_file
+  api_url:
+    env:
+      - name: REMOTEIT_API_URL
+    ini:
+      - section: remoteit
+        key: api_url
+  validate_certs:
+    env:
+      - name: REMOTEIT_VALIDATE_CERTS
+    ini:
+      - section: remoteit
+        key: validate_certs
+  request_timeout:
+    ini:
+      - section: remoteit
+        key: request_timeout
+  retries:
+    ini:
+      - section: remoteit
+        key: retries
+  account_id:
+    env:
+      - name: REMOTEIT_ACCOUNT_ID
+    ini:
+      - section: remoteit
+        key: account_id
+  connections_file:
+    env:
+      - name: REMOTEIT_CONNECTIONS_FILE
+    ini:
+      - section: remoteit
+        key: connections_file
+"""
+
+    # For lookups, which also read the options from host and play variables.
+    VARS = r"""
+options:
+  access_key_id:
+    vars:
+      - name: remoteit_access_key_id
+  secret_access_key:
+    vars:
+      - name: remoteit_secret_access_key
+  profile:
+    vars:
+      - name: remoteit_profile
+  credentials_file:
+    vars:
+      - name: remoteit_credentials_file
+  api_url:
+    vars:
+      - name: remoteit_api_url
+  validate_certs:
+    vars:
+      - name: remoteit_validate_certs
+  request_timeout:
+    vars:
+      - name: remoteit_request_timeout
+  retries:
+    vars:
+      - name: remoteit_retries
+  account_id:
+    vars:
+      - name: remoteit_account_id
+  connections_file:
+    vars:
+      - name: remoteit_connections_file
 """

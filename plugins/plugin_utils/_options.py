@@ -37,6 +37,11 @@ CONNECTION_OPTIONS = {
 SECRET_OPTIONS = frozenset(("secret_access_key",))
 
 
+def plugin_options(plugin):
+    """The shared options of a lookup or inventory plugin, after Ansible's own precedence rules."""
+    return {name: plugin.get_option(name) for name in CONNECTION_OPTIONS}
+
+
 def build_client(options):
     if options["request_timeout"] <= 0:
         raise RemoteitError("request_timeout must be a positive number of seconds", kind="invalid_input")

@@ -13,7 +13,13 @@ import socket
 import time
 from urllib.parse import urlsplit
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError, RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
+    AmbiguousResultError,
+    RemoteitError,
+    is_service_id,
+    normalize_service_id,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
 
 LATCHING = "255.255.255.255"
 PUBLIC = "0.0.0.0"
@@ -92,6 +98,25 @@ class ProxyManager:
                 and (host_ip is None or record.get("host_ip") == host_ip)
                 and (connection_id is None or record.get("id") == connection_id))
 
+    def select(self, service_id=None, device=None, service=None):
+        """Recorded connections of the selected service, found by the names recorded with them.
+
+        Only when no record carries those names is remote.it asked which service they mean.
+        """
+        if service_id:
+            return self.recorded(normalize_service_id(service_id))
+        if not device:
+            return self.recorded()
+        matches = [record for record in self.recorded() if _names_match(record, device, service)]
+        if not matches:
+            target = resolve_service(self.client, device=device, service=service, require_online=False)
+            return self.recorded(target["service_id"])
+        services = sorted({record.get("service_name") or record["service_id"] for record in matches})
+        if len(services) > 1:
+            raise RemoteitError("device %r has connections to several services (%s): name the service"
+                                % (device, ", ".join(services)), kind="ambiguous")
+        return matches
+
     # -- liveness ------------------------------------------------------------------------------
 
     def sessions(self):
@@ -101,8 +126,9 @@ class ProxyManager:
         return self._sessions
 
     def alive(self, records):
-        """The subset of records remote.it still reports open, asking it at most once."""
+        """The subset of unexpired records remote.it still reports open, asking it at most once."""
         now = now_utc()
+        records = [record for record in records if not is_expired(record, now)]
         fresh = [record for record in records if _age(record.get("confirmed_at"), now) < CONFIRMATION_TTL]
         to_check = [record for record in records if record not in fresh]
         if not to_check:
@@ -216,6 +242,30 @@ class ProxyManager:
                 records[:] = [record for record in records
                               if not self._matches(record, connection_id=connection_id)]
         return closed
+
+
+def parse_selector(text):
+    """A service id, "device/service", or a device name alone, as lookups and filters accept them."""
+    text = (text or "").strip()
+    if is_service_id(text):
+        return {"service_id": text, "device": None, "service": None}
+    device, slash, service = text.rpartition("/")
+    if not slash:
+        device, service = text, None
+    if not device or (slash and not service):
+        raise RemoteitError("%r does not select a service: use a service id, DEVICE/SERVICE, or DEVICE" % (text,),
+                            kind="invalid_input")
+    return {"service_id": None, "device": device, "service": service}
+
+
+def _names_match(record, device, service):
+    device_matches = device.lower() in ((record.get("device_name") or "").lower(),
+                                        (record.get("device_id") or "").lower())
+    return device_matches and (service is None or (record.get("service_name") or "").lower() == service.lower())
+
+
+def is_expired(record, now=None):
+    return _remaining(record, now or now_utc()) <= 0
 
 
 def _session_ids(record):

@@ -41,7 +41,7 @@ def production_schema():
 
 
 def test_every_api_method_is_covered():
-    methods = {name for name, _ in inspect.getmembers(RemoteitClient, inspect.isfunction)
+    methods = {name for name, _function in inspect.getmembers(RemoteitClient, inspect.isfunction)
                if not name.startswith("_") and name != "graphql"}
     assert methods == set(CALLS)
 

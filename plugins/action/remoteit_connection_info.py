@@ -1,0 +1,36 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Action plugin of community.remoteit.remoteit_connection_info (documented in plugins/modules/)."""
+
+from __future__ import annotations
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._action import TARGET_OPTIONS, RemoteitAction
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    ProxyManager,
+    is_expired,
+    to_result,
+)
+
+
+class ActionModule(RemoteitAction):
+
+    argument_spec = TARGET_OPTIONS
+    validation_rules = {
+        "mutually_exclusive": [["service_id", "device"], ["service_id", "service"]],
+        "required_by": {"service": "device"},
+    }
+
+    def execute(self, params, warnings):
+        manager = ProxyManager(build_client(params), build_store(params))
+        records = manager.select(params["service_id"], params["device"], params["service"])
+        alive_ids = {record["id"] for record in manager.alive(records)} if records else set()
+        connections = []
+        for record in sorted(records, key=lambda item: item.get("created") or ""):
+            connection = to_result(record, reused=True)
+            connection.update(alive=record["id"] in alive_ids, expired=is_expired(record))
+            connections.append(connection)
+        return {"changed": False, "connections": connections}

@@ -1,0 +1,184 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: remoteit
+short_description: remote.it devices as inventory hosts, optionally reachable through proxies
+version_added: 0.1.0
+description:
+  - Makes one host per remote.it device, named after the device (characters other than letters, digits, C(.),
+    C(_) and C(-) become C(_)), with host variables prefixed C(remoteit_), in the groups C(remoteit_active)
+    and C(remoteit_inactive).
+  - With O(connect_service), every active device that has that service gets a proxy, reusing a live recorded one
+    or opening a new one, and C(ansible_host)/C(ansible_port) point at it, so plays reach devices behind NAT
+    directly.
+  - Strings from the API are marked unsafe, so a device name can never be evaluated as a template.
+  - The configuration file name must end with C(remoteit.yml) or C(remoteit.yaml).
+options:
+  plugin:
+    description: The name of this plugin; makes the configuration file this plugin's.
+    type: str
+    required: true
+    choices: [community.remoteit.remoteit]
+  connect_service:
+    description:
+      - The name of a service, such as V(ssh), to open proxies to (compared case-insensitively).
+      - Opened connections are recorded in O(connections_file) like those of M(community.remoteit.remoteit_connection),
+        which closes them again (O(community.remoteit.remoteit_connection#module:state=absent)).
+    type: str
+  connect_host_ip:
+    description:
+      - The O(community.remoteit.remoteit_connection#module:host_ip) of the proxies O(connect_service) opens.
+    type: str
+    default: latching
+  connect_renew_before:
+    description:
+      - A recorded connection that expires within this many seconds is not reused.
+    type: int
+    default: 300
+extends_documentation_fragment:
+  - community.remoteit.api
+  - community.remoteit.api.plugins
+  - ansible.builtin.constructed
+  - ansible.builtin.inventory_cache
+notes:
+  - With caching enabled, the device list comes from the cache, but O(connect_service) still checks that the
+    recorded connections are alive, asking remote.it at most once per run.
+seealso:
+  - module: community.remoteit.remoteit_connection
+  - module: community.remoteit.remoteit_device_info
+author:
+  - community.remoteit maintainers (@ansible-collections)
+"""
+
+EXAMPLES = r"""
+# devices.remoteit.yml: every device, SSH through a proxy, grouped by the services they have.
+plugin: community.remoteit.remoteit
+connect_service: ssh
+compose:
+  ansible_user: "'pi'"
+keyed_groups:
+  - key: remoteit_services | map(attribute='name') | list
+    prefix: service
+groups:
+  kiosks: remoteit_device_name is match('kiosk-')
+cache: true
+cache_plugin: ansible.builtin.jsonfile
+cache_connection: ~/.cache/remoteit-inventory
+cache_timeout: 600
+"""
+
+import re
+
+from ansible.errors import AnsibleParserError
+from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.utils.display import Display
+from ansible.utils.unsafe_proxy import wrap_var
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
+    build_client,
+    build_store,
+    plugin_options,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    ProxyManager,
+    normalize_host_ip,
+    public_warning,
+    to_result,
+)
+
+display = Display()
+
+UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
+
+    NAME = "community.remoteit.remoteit"
+
+    def verify_file(self, path):
+        return super().verify_file(path) and path.endswith(("remoteit.yml", "remoteit.yaml"))
+
+    def parse(self, inventory, loader, path, cache=True):
+        super().parse(inventory, loader, path, cache)
+        self._read_config_data(path)
+        options = plugin_options(self)
+        cache_key = self.get_cache_key(path)
+        use_cache = self.get_option("cache") and cache
+        devices = None
+        if use_cache:
+            devices = self._cache.get(cache_key)
+        try:
+            client = build_client(options)
+            if devices is None:
+                devices = list(client.iter_devices())
+                if self.get_option("cache"):
+                    self._cache[cache_key] = devices
+            connections = self._connect(client, build_store(options), devices)
+        except RemoteitError as exc:
+            raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None
+        self._populate(devices, connections)
+
+    def _connect(self, client, store, devices):
+        """device id -> connection result, for each active device that has the connect_service."""
+        service_name = self.get_option("connect_service")
+        if not service_name:
+            return {}
+        host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
+        if public_warning(host_ip):
+            display.warning(public_warning(host_ip))
+        manager = ProxyManager(client, store)
+        connections = {}
+        for device in devices:
+            service = next((item for item in device["services"] if item["name"].lower() == service_name.lower()),
+                           None)
+            if device["state"] != "active" or service is None:
+                continue
+            record = manager.reusable(service["id"].upper(), host_ip, self.get_option("connect_renew_before"))
+            reused = record is not None
+            if not reused:
+                record = manager.open({"service_id": service["id"].upper(), "service_name": service["name"],
+                                       "device_id": device["id"], "device_name": device["name"]}, host_ip)
+            connections[device["id"]] = to_result(record, reused=reused)
+        return connections
+
+    def _populate(self, devices, connections):
+        strict = self.get_option("strict")
+        taken = set()
+        for device in devices:
+            host = _host_name(device, taken)
+            self.inventory.add_host(host)
+            self.inventory.add_child(self.inventory.add_group("remoteit_%s" % ("active" if device["state"] == "active"
+                                                                                else "inactive")), host)
+            hostvars = {
+                "remoteit_device_id": device["id"],
+                "remoteit_device_name": device["name"],
+                "remoteit_state": device["state"],
+                "remoteit_online": device["online"],
+                "remoteit_services": device["services"],
+            }
+            connection = connections.get(device["id"])
+            if connection:
+                hostvars.update(remoteit_connection=connection, ansible_host=connection["host"])
+                if connection["port"] is not None:
+                    hostvars["ansible_port"] = connection["port"]
+            hostvars = wrap_var(hostvars)
+            for name, value in hostvars.items():
+                self.inventory.set_variable(host, name, value)
+            self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
+            self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
+            self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+
+
+def _host_name(device, taken):
+    """The device name made safe as a host name, kept apart from a same-named device by its id."""
+    name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
+    if name in taken:
+        name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
+    taken.add(name)
+    return name

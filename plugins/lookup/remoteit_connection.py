@@ -1,0 +1,156 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+from __future__ import annotations
+
+DOCUMENTATION = r"""
+name: remoteit_connection
+short_description: Read the live remote.it connection recorded for a service
+version_added: 0.1.0
+description:
+  - Returns, for each term, the connection that M(community.remoteit.remoteit_connection) opened and recorded
+    in O(connections_file), while remote.it still lists it as active, as a dictionary shaped like that module's
+    RV(community.remoteit.remoteit_connection#module:connection) result.
+  - Read-only. It never opens or closes a connection, so it suits host variables in pipelines where one job opens
+    connections and later jobs use them.
+  - Results are cached within one process for 30 seconds, and remote.it's answer is shared with the modules through
+    the connections file, so evaluating it in every task costs no API call.
+options:
+  _terms:
+    description:
+      - The services, each a service id such as V(80:00:00:00:01:02:03:04), V(DEVICE/SERVICE) such as
+        V(pi-kitchen/ssh), or a device name alone when its recorded connections are all to one service.
+      - Names are those recorded when the connection was opened, compared case-insensitively.
+    type: list
+    elements: str
+    required: true
+  on_missing:
+    description:
+      - What to do when a term has no live recorded connection.
+      - V(error) fails, naming the module that opens one; V(warn) warns and returns nothing for the term;
+        V(skip) silently returns nothing for it.
+    type: str
+    choices: [error, warn, skip]
+    default: error
+extends_documentation_fragment:
+  - community.remoteit.api
+  - community.remoteit.api.plugins
+  - community.remoteit.api.vars
+seealso:
+  - module: community.remoteit.remoteit_connection
+  - module: community.remoteit.remoteit_connection_info
+author:
+  - community.remoteit maintainers (@ansible-collections)
+"""
+
+EXAMPLES = r"""
+# Host variables for devices whose SSH proxy an earlier job opened:
+# ansible_host: "{{ lookup('community.remoteit.remoteit_connection', inventory_hostname ~ '/ssh').host }}"
+# ansible_port: "{{ lookup('community.remoteit.remoteit_connection', inventory_hostname ~ '/ssh').port }}"
+
+- name: Show where a device's SSH proxy listens
+  ansible.builtin.debug:
+    msg: "{{ lookup('community.remoteit.remoteit_connection', 'pi-kitchen/ssh') }}"
+
+- name: Look several up at once, skipping those without a live connection
+  ansible.builtin.debug:
+    msg: "{{ query('community.remoteit.remoteit_connection', 'pi-kitchen/ssh', '80:00:00:00:01:02:03:04', on_missing='skip') }}"
+"""
+
+RETURN = r"""
+_raw:
+  description:
+    - One connection per term that has one, shaped like the result of
+      M(community.remoteit.remoteit_connection), with C(reused=true).
+  type: list
+  elements: dict
+  contains:
+    id:
+      description: The connection id.
+      type: str
+    host:
+      description: The proxy's host name.
+      type: str
+    port:
+      description: The proxy's TCP port; V(null) for reverse proxies.
+      type: int
+    url:
+      description: The proxy's URL.
+      type: str
+"""
+
+import os
+import time
+
+from ansible.errors import AnsibleLookupError
+from ansible.plugins.lookup import LookupBase
+from ansible.utils.display import Display
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
+    build_client,
+    build_store,
+    plugin_options,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    CONFIRMATION_TTL,
+    ProxyManager,
+    parse_selector,
+    to_result,
+)
+
+display = Display()
+
+# (api_url, connections file, its mtime, term) -> (monotonic time, connection): lookups in host
+# vars are evaluated many times per task; the file's mtime keeps a closed connection from lingering.
+_CACHE = {}
+
+
+class LookupModule(LookupBase):
+
+    def run(self, terms, variables=None, **kwargs):
+        self.set_options(var_options=variables, direct=kwargs)
+        options = plugin_options(self)
+        on_missing = self.get_option("on_missing")
+        manager = None
+        results = []
+        try:
+            store = build_store(options)
+            for term in terms:
+                key = (options["api_url"], store.path, _mtime(store.path), term)
+                cached = _CACHE.get(key)
+                if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
+                    results.append(cached[1])
+                    continue
+                manager = manager or ProxyManager(build_client(options), store)
+                connection = self._live_connection(manager, term)
+                if connection is None:
+                    message = ("no live remote.it connection is recorded for %r in %s; open one first with the "
+                               "community.remoteit.remoteit_connection module (state: present)" % (term, store.path))
+                    if on_missing == "error":
+                        raise AnsibleLookupError(message)
+                    if on_missing == "warn":
+                        display.warning(message)
+                    continue
+                _CACHE[(options["api_url"], store.path, _mtime(store.path), term)] = (time.monotonic(), connection)
+                results.append(connection)
+        except RemoteitError as exc:
+            raise AnsibleLookupError("community.remoteit.remoteit_connection lookup: %s" % exc) from None
+        return results
+
+    @staticmethod
+    def _live_connection(manager, term):
+        candidates = manager.select(**parse_selector(term))
+        alive = manager.alive(candidates)
+        if not alive:
+            return None
+        return to_result(max(alive, key=lambda record: record.get("created") or ""), reused=True)
+
+
+def _mtime(path):
+    try:
+        return os.stat(path).st_mtime_ns
+    except OSError:
+        return None

@@ -1,0 +1,114 @@
+"""The inventory plugin: devices as hosts, constructed groups and vars, proxies on demand, caching."""
+
+import json
+
+import pytest
+import yaml
+from conftest import DEMO_WORLD
+
+
+@pytest.fixture
+def inventory_file(tmp_path, device):
+    """write(**options) -> path of a devices.remoteit.yml using the sandbox through the environment."""
+
+    def write(**options):
+        config = {"plugin": "community.remoteit.remoteit",
+                  "compose": {"ansible_user": repr(device.user),
+                              "ansible_ssh_private_key_file": repr(device.private_key),
+                              "ansible_python_interpreter": repr(device.python_interpreter),
+                              "ansible_ssh_common_args": repr(device.ansible_ssh_args()["ansible_ssh_common_args"]),
+                              "service_count": "remoteit_services | length"},
+                  "keyed_groups": [{"key": "remoteit_services | map(attribute='name') | list", "prefix": "service"}],
+                  "groups": {"kiosks": "remoteit_device_name is match('(?i)kiosk-')"}}
+        config.update(options)
+        path = tmp_path / "devices.remoteit.yml"
+        path.write_text(yaml.safe_dump(config))
+        return str(path)
+
+    return write
+
+
+@pytest.fixture
+def inventory_list(ansible_env, tmp_path):
+    from conftest import ansible_bin, run_command
+
+    def run(path, check=True, env=None):
+        result = run_command([ansible_bin("ansible-inventory"), "-i", path, "--list"],
+                             dict(ansible_env, **(env or {})), check=check, cwd=tmp_path)
+        return result if not check else json.loads(result.stdout)
+
+    return run
+
+
+def plain(value):
+    """A value as ansible-inventory prints it, without the marker some cores put on unsafe strings."""
+    return value["__ansible_unsafe"] if isinstance(value, dict) and "__ansible_unsafe" in value else value
+
+
+def device_list_calls(sandbox):
+    """Requests that page through devices (the sessions query has no paging variables)."""
+    return [entry for entry in sandbox.requests() if "size" in (entry.get("variables") or {})]
+
+
+def test_devices_become_hosts_with_groups_and_composed_vars(inventory_list, inventory_file, clean_sandbox):
+    listing = inventory_list(inventory_file())
+    hostvars = listing["_meta"]["hostvars"]
+    assert set(hostvars) == {"pi-kitchen", "pi-garage", "gateway-01", "kiosk-lobby", "KIOSK-LOBBY"}
+    assert sorted(listing["remoteit_inactive"]["hosts"]) == ["gateway-01"]
+    assert sorted(listing["kiosks"]["hosts"]) == ["KIOSK-LOBBY", "kiosk-lobby"]
+    assert "pi-kitchen" in listing["service_web"]["hosts"]
+    kitchen = hostvars["pi-kitchen"]
+    assert plain(kitchen["remoteit_device_id"]) == "80:00:00:00:01:00:00:01"
+    assert plain(kitchen["remoteit_state"]) == "active" and kitchen["service_count"] == 2
+    assert "ansible_host" not in kitchen
+    assert clean_sandbox.proxies() == []
+
+
+def test_connect_service_reaches_every_active_device_through_proxies(
+        run_ansible, inventory_file, ansible_env, clean_sandbox, tmp_path):
+    path = inventory_file(connect_service="ssh")
+    result = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
+    assert result.stdout.count("SUCCESS") == 4
+    assert len(clean_sandbox.proxies()) == 4
+    again = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
+    assert again.stdout.count("SUCCESS") == 4
+    assert len(clean_sandbox.proxies()) == 4, "the second run reuses the recorded proxies"
+    records = json.loads((tmp_path / "connections.json").read_text())["connections"]
+    for record in records:
+        run_ansible("localhost", "-m", "community.remoteit.remoteit_connection",
+                    "-a", "connection_id=%s state=absent" % record["id"], env=ansible_env)
+    assert clean_sandbox.proxies() == []
+
+
+def test_cached_inventory_makes_no_device_list_call(inventory_list, inventory_file, clean_sandbox, tmp_path):
+    path = inventory_file(cache=True, cache_plugin="ansible.builtin.jsonfile",
+                          cache_connection=str(tmp_path / "cache"), cache_timeout=600)
+    first = inventory_list(path)
+    assert len(device_list_calls(clean_sandbox)) == 1
+    clean_sandbox.clear_requests()
+    second = inventory_list(path)
+    assert device_list_calls(clean_sandbox) == []
+    assert second == first
+
+
+def test_api_strings_are_never_templated(run_ansible, inventory_file, ansible_env, device):
+    from remoteit_sandbox import Sandbox
+
+    world = yaml.safe_load(DEMO_WORLD.read_text())
+    world["users"][0]["devices"] = [dict(world["users"][0]["devices"][1], name="evil-{{ 7 * 6 }}")]
+    with Sandbox(world=world, env={"DEVICE_SSH_PORT": str(device.port)}) as sandbox:
+        env = dict(ansible_env, REMOTEIT_API_URL=sandbox.url)
+        result = run_ansible("all", "-m", "ansible.builtin.debug", "-a", "var=remoteit_device_name",
+                             "-i", inventory_file(), env=env)
+    assert result.stdout.startswith("evil-___7___6___ | SUCCESS")
+    assert '"remoteit_device_name": "evil-{{ 7 * 6 }}"' in result.stdout
+    assert "42" not in result.stdout
+
+
+def test_wrong_credentials_fail_the_inventory_clearly(inventory_list, inventory_file, clean_sandbox):
+    env = {"R3_SECRET_ACCESS_KEY": "d3Jvbmctc2VjcmV0LWtleQ==", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    result = inventory_list(inventory_file(), check=False, env=env)
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert "rejected the request signature" in output and "clock" in output
+    assert "d3Jvbmctc2VjcmV0LWtleQ==" not in output
