@@ -153,8 +153,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         for device in devices:
             host = _host_name(device, taken)
             self.inventory.add_host(host)
-            self.inventory.add_child(self.inventory.add_group("remoteit_%s" % ("active" if device["state"] == "active"
-                                                                                else "inactive")), host)
+            state_group = "remoteit_active" if device["state"] == "active" else "remoteit_inactive"
+            self.inventory.add_child(self.inventory.add_group(state_group), host)
             hostvars = {
                 "remoteit_device_id": device["id"],
                 "remoteit_device_name": device["name"],

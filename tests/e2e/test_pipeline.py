@@ -10,8 +10,8 @@ LOOKUP = ("{{ lookup('community.remoteit.remoteit_connection', inventory_hostnam
 
 def test_open_use_and_tear_down_in_separate_runs(run_playbook, clean_sandbox, device, tmp_path):
     hosts = {name: device.ansible_ssh_args() for name in ("pi-kitchen", "pi-garage")}
-    inventory = {"devices": {"hosts": hosts, "vars": {"ansible_host": LOOKUP % ("host", "inventory_hostname"),
-                                                        "ansible_port": LOOKUP % ("port", 22)}}}
+    proxied = {"ansible_host": LOOKUP % ("host", "inventory_hostname"), "ansible_port": LOOKUP % ("port", 22)}
+    inventory = {"devices": {"hosts": hosts, "vars": proxied}}
     device_dir = tmp_path / "device"
     device_dir.mkdir()
 

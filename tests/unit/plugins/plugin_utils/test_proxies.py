@@ -17,11 +17,12 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     iso,
     normalize_host_ip,
     now_utc,
+    parse_selector,
     to_result,
     wait_for_port,
 )
 
-from .fakes import FakeClient
+from .fakes import FakeClient, device
 
 SERVICE = "80:00:00:00:01:00:00:01"
 TARGET = {"service_id": SERVICE, "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:00",
@@ -162,3 +163,49 @@ def test_wait_for_port_gives_up_after_the_timeout():
         port = probe.getsockname()[1]
     with pytest.raises(RemoteitError, match="did not accept connections"):
         wait_for_port({"host": "127.0.0.1", "port": port}, 1, interval=0.2)
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("80:00:00:00:01:00:00:01", {"service_id": "80:00:00:00:01:00:00:01", "device": None, "service": None}),
+    ("pi-kitchen/ssh", {"service_id": None, "device": "pi-kitchen", "service": "ssh"}),
+    ("site/a/ssh", {"service_id": None, "device": "site/a", "service": "ssh"}),
+    ("pi-kitchen", {"service_id": None, "device": "pi-kitchen", "service": None}),
+])
+def test_selectors(text, expected):
+    assert parse_selector(text) == expected
+
+
+@pytest.mark.parametrize("text", ["", "pi-kitchen/", "/ssh"])
+def test_selectors_that_select_nothing(text):
+    with pytest.raises(RemoteitError, match="does not select a service"):
+        parse_selector(text)
+
+
+def test_select_finds_records_by_recorded_names_without_the_api(manager):
+    opened = manager.open(TARGET, LATCHING)
+    calls = len(manager.client.calls)
+    assert [record["id"] for record in fresh(manager).select(device="PI-KITCHEN", service="SSH")] == [opened["id"]]
+    assert [record["id"] for record in fresh(manager).select(device="pi-kitchen")] == [opened["id"]]
+    assert len(manager.client.calls) == calls
+
+
+def test_select_asks_the_api_only_for_names_no_record_carries(manager):
+    manager.client.devices = [device("renamed-pi", "80:00:00:00:01:00:00:00")]
+    opened = manager.open(TARGET, LATCHING)
+    assert [record["id"] for record in fresh(manager).select(device="renamed-pi", service="ssh")] == [opened["id"]]
+    assert manager.client.count("devices") == 1
+
+
+def test_select_refuses_a_device_alone_with_connections_to_several_services(manager):
+    manager.open(TARGET, LATCHING)
+    manager.open(dict(TARGET, service_id="80:00:00:00:01:00:00:02", service_name="web"), LATCHING)
+    with pytest.raises(RemoteitError, match=r"several services \(ssh, web\)"):
+        fresh(manager).select(device="pi-kitchen")
+
+
+def test_expired_records_are_never_alive(manager):
+    manager.open(TARGET, LATCHING)
+    with manager.store.update() as records:
+        records[0]["expires_at"] = iso(now_utc() - datetime.timedelta(seconds=1))
+        records[0]["confirmed_at"] = iso(now_utc())
+    assert fresh(manager).alive(manager.store.records()) == []
