@@ -176,7 +176,8 @@ class RemoteitClient:
         """Run one GraphQL document and return its data, raising RemoteitError on any failure.
 
         A non-idempotent mutation is retried only where the API cannot have carried it out
-        (throttled, or the connection was never made); other failures raise AmbiguousResultError.
+        (throttled, or the connection was never made); a server error or a lost answer raises
+        AmbiguousResultError, for the caller to find out what happened before trying again.
         """
         body = json.dumps({"query": query, "variables": variables or {}}, separators=(",", ":")).encode("utf-8")
         attempt = 0
@@ -187,10 +188,12 @@ class RemoteitClient:
             else:
                 retryable = failure.kind == "network" and (idempotent or not failure.sent)
             if retryable and attempt < self.retries:
-                self._sleep(self._backoff(attempt, response))
+                self.pause(attempt, response)
                 attempt += 1
                 continue
             if response is not None:
+                if not idempotent and response.status_code >= 500:
+                    raise AmbiguousResultError("remote.it answered HTTP %d" % response.status_code)
                 return self._parse(response, attempt)
             if failure.sent and not idempotent:
                 raise AmbiguousResultError(failure.message)
@@ -219,11 +222,12 @@ class RemoteitClient:
             return None, _Failure("request to %s failed: %s" % (self.api_url, _reason(exc)), sent=True)
         return response, None
 
-    def _backoff(self, attempt, response):
+    def pause(self, attempt, response=None):
+        """Wait before retry number attempt + 1: as long as Retry-After asks, else exponential with jitter."""
         asked = retry_after_seconds(response.headers.get("Retry-After")) if response is not None else None
-        if asked is not None:
-            return min(asked, MAX_RETRY_AFTER)
-        return min(MAX_BACKOFF, 2 ** attempt) * random.uniform(0.5, 1.0)
+        if asked is None:
+            asked = min(MAX_BACKOFF, 2 ** attempt) * random.uniform(0.5, 1.0)
+        self._sleep(min(asked, MAX_RETRY_AFTER))
 
     @staticmethod
     def _attempts(retries_done):
@@ -244,19 +248,17 @@ class RemoteitClient:
             payload = response.json()
         except ValueError:
             payload = None
+        errors = payload.get("errors") if isinstance(payload, dict) else None
+        if status >= 400:
+            detail = _graphql_messages(errors) if errors else _excerpt(response.text)
+            raise RemoteitError("remote.it answered HTTP %d%s: %s" % (status, self._attempts(retries_done), detail),
+                                kind=_error_kind(detail), status=status)
         if not isinstance(payload, dict):
-            if status >= 400:
-                raise RemoteitError("remote.it answered HTTP %d%s: %s"
-                                    % (status, self._attempts(retries_done), _excerpt(response.text)),
-                                    kind="api", status=status)
             raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
                                 % (status, _excerpt(response.text)), kind="response", status=status)
-        if payload.get("errors"):
-            message = _graphql_messages(payload["errors"])
+        if errors:
+            message = _graphql_messages(errors)
             raise RemoteitError("remote.it API error: %s" % message, kind=_error_kind(message), status=status)
-        if status >= 400:
-            raise RemoteitError("remote.it answered HTTP %d%s" % (status, self._attempts(retries_done)),
-                                kind="api", status=status)
         data = payload.get("data")
         if not isinstance(data, dict):
             raise RemoteitError("malformed API response: no 'data' object in %s" % _excerpt(response.text),

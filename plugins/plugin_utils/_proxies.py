@@ -167,18 +167,20 @@ class ProxyManager:
         sessions and closed, so no proxy is left open that nobody recorded, and connect is tried again.
         """
         attempts = self.client.retries + 1
+        orphans = 0
         for attempt in range(attempts):
             started = now_utc()
             try:
                 connection = self.client.connect(target["service_id"], host_ip)
                 break
             except AmbiguousResultError as exc:
-                orphans = self._close_orphans(target["service_id"], started)
+                orphans += self._close_orphans(target["service_id"], started)
                 if attempt + 1 == attempts:
                     raise RemoteitError(
-                        "connect to service %s got no answer after %d attempts (%s); closed %d proxy(ies) it may "
-                        "have opened; nothing was recorded" % (target["service_id"], attempts, exc, orphans),
+                        "connect to service %s failed %d times (last: %s); closed %d proxy(ies) the failed attempts "
+                        "had opened; nothing was recorded" % (target["service_id"], attempts, exc, orphans),
                         kind="network") from None
+                self.client.pause(attempt)
         record = self._record(target, host_ip, connection)
         with self.store.update() as records:
             records[:] = [item for item in records

@@ -50,6 +50,9 @@ class FakeClient:
                 "reverseProxy": False, "created": "2999-01-01T00:00:00Z", "timeout": 28800,
                 "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
 
+    def pause(self, attempt, response=None):
+        self.calls.append(("pause", attempt))
+
     def disconnect(self, connection_id, service_id=None):
         self.calls.append(("disconnect", connection_id))
         before = len(self.session_list)
