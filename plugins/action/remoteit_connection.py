@@ -45,8 +45,10 @@ class ActionModule(RemoteitAction):
                                 kind="invalid_input")
         if params["service_id"]:
             normalize_service_id(params["service_id"])  # fail on a malformed id before any API call
-        host_ip = normalize_host_ip(params["host_ip"] or "latching") if (
-            params["host_ip"] or params["state"] == "present") else None
+        host_ip = params["host_ip"]
+        if host_ip is None and params["state"] == "present":
+            host_ip = "latching"
+        host_ip = None if host_ip is None else normalize_host_ip(host_ip)
         manager = ProxyManager(build_client(params), build_store(params))
         if params["state"] == "present":
             if public_warning(host_ip):

@@ -8,7 +8,7 @@
 from __future__ import annotations
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._action import RemoteitAction
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client
 
 
@@ -49,4 +49,5 @@ def _application_id(client, application):
         if isinstance(item, dict) and str(item.get("name", "")).lower() == application.strip().lower():
             return int(item["id"])
     known = ", ".join(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
-    raise RemoteitError("unknown application %r; remote.it knows: %s" % (application, known), kind="invalid_input")
+    raise RemoteitError("unknown application %s; remote.it knows: %s" % (shown(application), known),
+                        kind="invalid_input")

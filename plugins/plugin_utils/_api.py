@@ -66,6 +66,12 @@ class AmbiguousResultError(RemoteitError):
         super().__init__(message, kind="network")
 
 
+def shown(value, limit=60):
+    """A user's value quoted for a message, cut short so a pasted blob cannot flood the output."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(str(value))
+
+
 def is_service_id(value):
     return bool(SERVICE_ID_RE.match(value or ""))
 
@@ -73,8 +79,8 @@ def is_service_id(value):
 def normalize_service_id(value):
     if not is_service_id(value):
         raise RemoteitError(
-            "service_id %r is not a remote.it service id: expected 8 hex octets separated by colons, "
-            "such as 80:00:00:00:01:02:03:04" % (value,),
+            "service_id %s is not a remote.it service id: expected 8 hex octets separated by colons, "
+            "such as 80:00:00:00:01:02:03:04" % shown(value),
             kind="invalid_input",
         )
     return value.upper()
@@ -286,8 +292,8 @@ class RemoteitClient:
         if self.account_id:
             user = user.get("account")
             if user is None:
-                raise RemoteitError("account_id %r is not an organisation this access key can use"
-                                    % self.account_id, kind="not_found")
+                raise RemoteitError("account_id %s is not an organisation this access key can use"
+                                    % shown(self.account_id), kind="not_found")
         return user
 
     def iter_devices(self, name=None, state=None, application=None):

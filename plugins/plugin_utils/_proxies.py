@@ -18,6 +18,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     RemoteitError,
     is_service_id,
     normalize_service_id,
+    shown,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
 
@@ -45,8 +46,8 @@ def normalize_host_ip(value):
     try:
         return str(ipaddress.ip_address(text))
     except ValueError:
-        raise RemoteitError("host_ip %r is not valid: use latching, public, or one IPv4/IPv6 address that may "
-                            "connect (restricted mode)" % (value,), kind="invalid_input") from None
+        raise RemoteitError("host_ip %s is not valid: use latching, public, or one IPv4/IPv6 address that may "
+                            "connect (restricted mode)" % shown(value), kind="invalid_input") from None
 
 
 def public_warning(host_ip):
@@ -255,7 +256,7 @@ def parse_selector(text):
     if not slash:
         device, service = text, None
     if not device or (slash and not service):
-        raise RemoteitError("%r does not select a service: use a service id, DEVICE/SERVICE, or DEVICE" % (text,),
+        raise RemoteitError("%s does not select a service: use a service id, DEVICE/SERVICE, or DEVICE" % shown(text),
                             kind="invalid_input")
     return {"service_id": None, "device": device, "service": service}
 

@@ -13,6 +13,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     RemoteitError,
     is_service_id,
     normalize_service_id,
+    shown,
 )
 
 MAX_LISTED = 20
@@ -52,14 +53,14 @@ def find_device(client, device):
         return matches[0]
     if len(matches) > 1:
         raise RemoteitError(
-            "device name %r is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
-            % (device, len(matches), ", ".join("%s [%s]" % (item["name"], item["id"]) for item in matches)),
+            "device name %s is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
+            % (shown(device), len(matches), ", ".join("%s [%s]" % (item["name"], item["id"]) for item in matches)),
             kind="ambiguous")
     if candidates:
         listing = "devices whose name contains it: %s" % _names(item["name"] for item in candidates)
     else:
         listing = "your devices: %s" % (_names(item["name"] for item in client.iter_devices()) or "none")
-    raise RemoteitError("no device named %r; %s" % (device, listing), kind="not_found")
+    raise RemoteitError("no device named %s; %s" % (shown(device), listing), kind="not_found")
 
 
 def _pick_service(device, service):
@@ -76,7 +77,7 @@ def _pick_service(device, service):
     if matches:
         raise RemoteitError("service name %r is ambiguous on device %r (%s): use service_id instead"
                             % (service, device["name"], ", ".join(item["id"] for item in matches)), kind="ambiguous")
-    raise RemoteitError("device %r has no service named %r; its services: %s" % (device["name"], service, listing),
+    raise RemoteitError("device %r has no service named %s; its services: %s" % (device["name"], shown(service), listing),
                         kind="not_found")
 
 

@@ -27,6 +27,20 @@ def run_module(run_ansible, ansible_env):
     ("device=pi-garage service=ssh host_ip=10.0.0.0/8", "host_ip '10.0.0.0/8' is not valid"),
     ("device=pi-garage service_id=80:00:00:00:01:00:00:01", "mutually exclusive"),
     ("state=absent", "state=absent needs connection_id, service_id, or device"),
+    # wrong types, empty strings, unicode, huge values, unknown options
+    ("device=pi-garage retries=abc", "argument 'retries' is of type str and we were unable to convert to int"),
+    ("device=pi-garage wait=perhaps", "argument 'wait' is of type str and we were unable to convert to bool"),
+    ("device=pi-garage state=maybe", "value of state must be one of: present, absent, got: maybe"),
+    ("device=pi-garage colour=red", "Unsupported parameters for"),
+    ("service_id=''", "select the service with service_id, or with device (and service)"),
+    ("device=''", "select the service with service_id, or with device (and service)"),
+    ("device=pi-garage service=''", "device 'pi-garage' has no service named ''; its services: ssh"),
+    ("device=pi-garage host_ip=''", "host_ip '' is not valid"),
+    ("device=café-ünïcode-📟 service=ssh", "no device named 'café-ünïcode-📟'; your devices: "),
+    ("service_id=" + "80:" * 4000, "...(12000 characters) is not a remote.it service id"),
+    ("device=pi-garage request_timeout=0", "request_timeout must be a positive number of seconds"),
+    ("device=pi-garage retries=-1", "retries must be 0 or more"),
+    ("device=pi-garage host_ip=999.1.1.1", "host_ip '999.1.1.1' is not valid"),
 ])
 def test_bad_input_fails_cleanly(run_module, clean_sandbox, args, expected):
     returncode, output = run_module(args)
