@@ -139,6 +139,7 @@ def test_lost_connect_answers_beyond_the_retries_fail_with_nothing_left_open(man
         manager.open(TARGET, LATCHING)
     assert manager.client.session_list == []
     assert manager.store.records() == []
+    assert manager.client.count("pause") == 2
 
 
 def test_close_forgets_records_and_reports_only_what_was_open(manager):
