@@ -57,10 +57,17 @@ class ActionModule(RemoteitAction):
         return self._absent(manager, params, host_ip)
 
     def _present(self, manager, params, host_ip):
-        target = resolve_service(manager.client, params["service_id"], params["device"], params["service"])
-        existing = None
+        selection = (params["service_id"], params["device"], params["service"])
+        existing = target = None
         if not params["force"]:
-            existing = manager.reusable(target["service_id"], host_ip, params["renew_before"])
+            # A live record found by the names it carries is reused without asking remote.it which
+            # service those names mean.
+            known = manager.select(*selection, ask_api=False)
+            existing = manager.reusable(known, host_ip, params["renew_before"])
+        if existing is None:
+            target = resolve_service(manager.client, *selection)
+            if not params["force"]:
+                existing = manager.reusable(manager.recorded(target["service_id"]), host_ip, params["renew_before"])
         result = {"changed": existing is None}
         if existing is not None:
             result["connection"] = to_result(existing, reused=True)

@@ -77,7 +77,14 @@ import re
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
 from ansible.utils.display import Display
-from ansible.utils.unsafe_proxy import wrap_var
+
+try:
+    from ansible.template import trust_as_template  # noqa: F401  pylint: disable=unused-import
+except ImportError:  # ansible-core < 2.19 templates any string unless it is wrapped as unsafe
+    from ansible.utils.unsafe_proxy import wrap_var as make_untrusted
+else:  # ansible-core 2.19+ never templates inventory data that no one marked as trusted
+    def make_untrusted(value):
+        return value
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
@@ -139,7 +146,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                            None)
             if device["state"] != "active" or service is None:
                 continue
-            record = manager.reusable(service["id"].upper(), host_ip, self.get_option("connect_renew_before"))
+            record = manager.reusable(manager.recorded(service["id"].upper()), host_ip,
+                                      self.get_option("connect_renew_before"))
             reused = record is not None
             if not reused:
                 record = manager.open({"service_id": service["id"].upper(), "service_name": service["name"],
@@ -167,7 +175,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 hostvars.update(remoteit_connection=connection, ansible_host=connection["host"])
                 if connection["port"] is not None:
                     hostvars["ansible_port"] = connection["port"]
-            hostvars = wrap_var(hostvars)
+            hostvars = make_untrusted(hostvars)
             for name, value in hostvars.items():
                 self.inventory.set_variable(host, name, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)

@@ -99,10 +99,11 @@ class ProxyManager:
                 and (host_ip is None or record.get("host_ip") == host_ip)
                 and (connection_id is None or record.get("id") == connection_id))
 
-    def select(self, service_id=None, device=None, service=None):
+    def select(self, service_id=None, device=None, service=None, ask_api=True):
         """Recorded connections of the selected service, found by the names recorded with them.
 
-        Only when no record carries those names is remote.it asked which service they mean.
+        Only when no record carries those names (and ask_api allows) is remote.it asked which service
+        they mean.
         """
         if service_id:
             return self.recorded(normalize_service_id(service_id))
@@ -110,6 +111,8 @@ class ProxyManager:
             return self.recorded()
         matches = [record for record in self.recorded() if _names_match(record, device, service)]
         if not matches:
+            if not ask_api:
+                return []
             target = resolve_service(self.client, device=device, service=service, require_online=False)
             return self.recorded(target["service_id"])
         services = sorted({record.get("service_name") or record["service_id"] for record in matches})
@@ -149,11 +152,11 @@ class ProxyManager:
                 if record["id"] in ids and self._matches(record):
                     record["confirmed_at"] = when
 
-    def reusable(self, service_id, host_ip, renew_before):
-        """The newest recorded connection for this service and host_ip that is alive and not about to expire."""
+    def reusable(self, records, host_ip, renew_before):
+        """The newest of these records with this host_ip that is alive and not about to expire."""
         now = now_utc()
-        candidates = [record for record in self.recorded(service_id, host_ip)
-                      if _remaining(record, now) > renew_before]
+        candidates = [record for record in records
+                      if record.get("host_ip") == host_ip and _remaining(record, now) > renew_before]
         if not candidates:
             return None
         alive = self.alive(candidates)

@@ -35,6 +35,10 @@ def manager(tmp_path):
     return ProxyManager(FakeClient(), ConnectionStore(str(tmp_path / "connections.json")))
 
 
+def reuse(manager, host_ip, renew_before):
+    return manager.reusable(manager.recorded(SERVICE), host_ip, renew_before)
+
+
 def fresh(manager):
     """A new manager over the same client and file, as the next task would build."""
     return ProxyManager(manager.client, manager.store)
@@ -67,7 +71,7 @@ def test_open_records_the_connection_with_names_and_expiry(manager):
 
 def test_a_live_recorded_connection_is_reused_with_one_sessions_query(manager):
     opened = manager.open(TARGET, LATCHING)
-    again = fresh(manager).reusable(SERVICE, LATCHING, 300)
+    again = reuse(fresh(manager), LATCHING, 300)
     assert again["id"] == opened["id"]
     assert manager.client.count("sessions") == 1
 
@@ -75,17 +79,17 @@ def test_a_live_recorded_connection_is_reused_with_one_sessions_query(manager):
 def test_the_api_answer_is_trusted_for_30_seconds(manager):
     manager.open(TARGET, LATCHING)
     for _task in range(20):
-        assert fresh(manager).reusable(SERVICE, LATCHING, 300) is not None
+        assert reuse(fresh(manager), LATCHING, 300) is not None
     assert manager.client.count("sessions") == 1
 
 
 def test_a_connection_remote_it_no_longer_lists_is_not_reused(manager):
     opened = manager.open(TARGET, LATCHING)
-    fresh(manager).reusable(SERVICE, LATCHING, 300)  # confirmed once
+    reuse(fresh(manager), LATCHING, 300)  # confirmed once
     manager.client.session_list.clear()
     with manager.store.update() as records:
         records[0]["confirmed_at"] = iso(now_utc() - datetime.timedelta(seconds=60))
-    assert fresh(manager).reusable(SERVICE, LATCHING, 300) is None
+    assert reuse(fresh(manager), LATCHING, 300) is None
     assert opened["id"]
 
 
@@ -95,26 +99,26 @@ def test_a_never_listed_new_connection_is_trusted_until_the_idle_expiry(manager)
     manager.client.session_list.clear()
     with manager.store.update() as records:
         records[0]["created"] = iso(now_utc())
-    assert fresh(manager).reusable(SERVICE, LATCHING, 300) is not None
+    assert reuse(fresh(manager), LATCHING, 300) is not None
     with manager.store.update() as records:
         records[0]["created"] = iso(now_utc() - datetime.timedelta(seconds=901))
-    assert fresh(manager).reusable(SERVICE, LATCHING, 300) is None
+    assert reuse(fresh(manager), LATCHING, 300) is None
 
 
 def test_a_connection_about_to_expire_is_renewed(manager):
     manager.open(TARGET, LATCHING)
     with manager.store.update() as records:
         records[0]["expires_at"] = iso(now_utc() + datetime.timedelta(seconds=120))
-    assert fresh(manager).reusable(SERVICE, LATCHING, 300) is None
-    assert fresh(manager).reusable(SERVICE, LATCHING, 60) is not None
+    assert reuse(fresh(manager), LATCHING, 300) is None
+    assert reuse(fresh(manager), LATCHING, 60) is not None
 
 
 def test_other_host_ip_or_api_url_is_another_key(manager):
     manager.open(TARGET, LATCHING)
-    assert fresh(manager).reusable(SERVICE, "0.0.0.0", 300) is None
+    assert reuse(fresh(manager), "0.0.0.0", 300) is None
     other = ProxyManager(FakeClient(), manager.store)
     other.client.api_url = "http://127.0.0.1:1/graphql/v1"
-    assert other.reusable(SERVICE, LATCHING, 300) is None
+    assert reuse(other, LATCHING, 300) is None
 
 
 def test_opening_again_replaces_the_records_of_the_same_key(manager):

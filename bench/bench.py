@@ -1,0 +1,236 @@
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+"""`make bench`: what each task costs, in time and API calls, against baselines measured in the same run.
+
+Everything runs against the sandbox on this machine, in one process tree, so ratios compare like
+with like. It prints figures; it asserts nothing. Usage: python bench/bench.py [--quick]
+"""
+
+import argparse
+import json
+import math
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+import yaml
+
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.join(REPO, "tests", "sandbox"))
+
+from remoteit_sandbox import Sandbox, generate_world  # noqa: E402  pylint: disable=wrong-import-position
+
+BIN = os.path.dirname(sys.executable)
+SERVICE_ID = "80:00:00:00:01:00:02:01"  # pi-garage/ssh in the demo world
+CONNECTION = "community.remoteit.remoteit_connection"
+
+
+class PlainDumper(yaml.SafeDumper):
+    """Writes repeated tasks out in full rather than as YAML aliases."""
+
+    def ignore_aliases(self, data):
+        return True
+
+
+class Bench:
+    def __init__(self, sandbox, workdir, repeat):
+        self.sandbox = sandbox
+        self.workdir = workdir
+        self.repeat = repeat
+        key_id, secret = sandbox.credentials
+        self.env = dict(os.environ, R3_ACCESS_KEY_ID=key_id, R3_SECRET_ACCESS_KEY=secret, REMOTEIT_API_URL=sandbox.url,
+                        REMOTEIT_CONNECTIONS_FILE=os.path.join(workdir, "connections.json"),
+                        REMOTEIT_CREDENTIALS_FILE=os.path.join(workdir, "none"),
+                        ANSIBLE_CALLBACK_PLUGINS=os.path.join(REPO, "bench", "callback_plugins"),
+                        ANSIBLE_CALLBACKS_ENABLED="task_timings", ANSIBLE_STDOUT_CALLBACK="ansible.builtin.minimal",
+                        ANSIBLE_COLLECTIONS_PATH=os.path.join(REPO, ".cache", "collections"),
+                        ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_RETRY_FILES_ENABLED="False")
+
+    def playbook(self, tasks, hosts="localhost", inventory=None, forks=5, env=None):
+        """Run a one-play playbook; returns (per-task seconds, wall seconds)."""
+        path = os.path.join(self.workdir, "bench.yml")
+        with open(path, "w", encoding="utf-8") as handle:
+            yaml.dump([{"name": "bench", "hosts": hosts, "gather_facts": False, "tasks": tasks}], handle,
+                      Dumper=PlainDumper)
+        timings = os.path.join(self.workdir, "timings.json")
+        command = [os.path.join(BIN, "ansible-playbook"), path, "--forks", str(forks),
+                   "-i", inventory or "localhost,", "-c", "local"]
+        started = time.perf_counter()
+        result = subprocess.run(command, env=dict(self.env, BENCH_TIMINGS_FILE=timings, **(env or {})),
+                                capture_output=True, text=True, check=False)
+        wall = time.perf_counter() - started
+        if result.returncode:
+            raise SystemExit("bench playbook failed:\n%s\n%s" % (result.stdout[-3000:], result.stderr[-3000:]))
+        with open(timings, encoding="utf-8") as handle:
+            return [item["seconds"] for item in json.load(handle)], wall
+
+    def paired(self, baseline, task, before=()):
+        """Medians of a baseline and a task run alternately in one playbook, so both meet the same conditions."""
+        seconds, _wall = self.playbook(list(before) + [baseline, task] * (self.repeat + 1))
+        pairs = seconds[len(before) + 2:]
+        return statistics.median(pairs[0::2]), statistics.median(pairs[1::2])
+
+    def calls(self, tasks, **kwargs):
+        self.sandbox.clear_requests()
+        self.playbook(tasks, **kwargs)
+        requests = self.sandbox.requests()
+        return (sum(1 for entry in requests if entry.get("operation") == "query"),
+                sum(1 for entry in requests if entry.get("operation") == "mutation"))
+
+
+def overhead(bench, rows):
+    uri = {"name": "POST", "ansible.builtin.uri": {"url": bench.sandbox.url, "method": "POST", "body_format": "json",
+                                                    "body": {"query": "{ version }"}, "status_code": [200, 401]}}
+    open_new = {"name": "open", CONNECTION: {"service_id": SERVICE_ID, "force": True}}
+    reuse = {"name": "reuse", CONNECTION: {"service_id": SERVICE_ID}}
+    reuse_by_name = {"name": "reuse by name", CONNECTION: {"device": "pi-garage", "service": "ssh"}}
+    set_fact = {"name": "set_fact", "ansible.builtin.set_fact": {"plain": "value"}}
+    calls = 10
+    lookup_once = "lookup('community.remoteit.remoteit_connection', 'pi-garage/ssh')"
+    env_once = "lookup('ansible.builtin.env', 'HOME')"
+
+    def evaluating(expression, times):
+        return {"name": "evaluate", "ansible.builtin.set_fact": {"value": "{{ [%s] }}" % ", ".join([expression] * times)},
+                "vars": {"plain_var": "x"}}
+
+    uri_s, open_s = bench.paired(uri, open_new)
+    set_fact_s, reuse_s = bench.paired(set_fact, reuse, before=[open_new])
+    set_fact_2, reuse_name_s = bench.paired(set_fact, reuse_by_name, before=[open_new])
+    plain_1, lookup_1 = bench.paired(evaluating("plain_var", 1), evaluating(lookup_once, 1), before=[open_new])
+    plain_n, lookup_n = bench.paired(evaluating("plain_var", calls), evaluating(lookup_once, calls), before=[open_new])
+    plain_env, env_1 = bench.paired(evaluating("plain_var", 1), evaluating(env_once, 1))
+    rows += [
+        ("uri POST to the sandbox (baseline)", "%.1f ms" % (uri_s * 1000), "", None),
+        ("open a new proxy", "%.1f ms = %.2fx uri" % (open_s * 1000, open_s / uri_s), "<= 1.2x uri",
+         open_s / uri_s <= 1.2),
+        ("set_fact (baseline)", "%.1f ms" % (set_fact_s * 1000), "", None),
+        ("reuse a recorded proxy, by service_id", "%.1f ms = %.2fx set_fact" % (reuse_s * 1000, reuse_s / set_fact_s),
+         "<= 1.3x set_fact", reuse_s / set_fact_s <= 1.3),
+        ("reuse a recorded proxy, by device/service", "%.1f ms = %.2fx set_fact"
+         % (reuse_name_s * 1000, reuse_name_s / set_fact_2), "<= 1.3x set_fact", reuse_name_s / set_fact_2 <= 1.3),
+        ("lookup, per call over a plain variable", "%.2f ms" % ((lookup_n - plain_n) / calls * 1000), "<= 5 ms",
+         (lookup_n - plain_n) / calls <= 0.005),
+        ("lookup, first call of a task (loads the plugin)", "%.1f ms" % ((lookup_1 - plain_1) * 1000), "", None),
+        ("(baseline: ansible.builtin.env lookup, first call)", "%.1f ms" % ((env_1 - plain_env) * 1000), "", None),
+    ]
+
+
+def api_calls(bench, rows):
+    """Queries and mutations per operation, read from the sandbox's request log."""
+    by_id = {"name": "open", CONNECTION: {"service_id": SERVICE_ID}}
+    by_name = {"name": "open", CONNECTION: {"device": "pi-garage", "service": "ssh"}}
+    close = {"name": "close", CONNECTION: {"service_id": SERVICE_ID, "state": "absent"}}
+    devices = 7  # the demo world's, all users' together: the most a device-list query could page through
+    cases = [
+        ("open by service_id, nothing recorded", [close], by_id, (0, 1)),
+        ("open by service_id, recorded one to confirm", [], by_id, (1, 0)),
+        ("open by service_id, confirmed < 30 s ago", [], by_id, (0, 0)),
+        ("open by device/service name, nothing recorded", [close], by_name, (math.ceil(devices / 1000), 1)),
+        ("close one connection by service_id", [], close, (0, 1)),
+    ]
+    for label, setup, task, target in cases:
+        if setup:
+            bench.playbook(setup)
+        queries, mutations = bench.calls([task])
+        rows.append(("API calls: " + label, "%d queries, %d mutations" % (queries, mutations),
+                     "%d queries, %d mutations" % target, queries <= target[0] and mutations <= target[1]))
+
+
+# Builds the inventory in a fresh interpreter and prints how long InventoryManager took and how many hosts it has.
+PARSE_SCRIPT = """
+import json, os, sys, time
+from ansible.utils.collection_loader._collection_finder import _AnsibleCollectionFinder
+_AnsibleCollectionFinder(paths=[os.environ["ANSIBLE_COLLECTIONS_PATH"]])._install()
+from ansible.inventory.manager import InventoryManager
+from ansible.parsing.dataloader import DataLoader
+started = time.perf_counter()
+inventory = InventoryManager(DataLoader(), sources=[sys.argv[1]])
+print(json.dumps({"seconds": time.perf_counter() - started, "hosts": len(inventory.hosts)}))
+"""
+
+
+def inventory_scale(workdir, rows, size=10000):
+    """Building an inventory of `size` devices, cold and from the cache, and the same hosts from a static file."""
+    with Sandbox(world=generate_world(size)) as sandbox:
+        bench = Bench(sandbox, workdir, 0)
+        config = os.path.join(workdir, "scale.remoteit.yml")
+        with open(config, "w", encoding="utf-8") as handle:
+            yaml.safe_dump({"plugin": "community.remoteit.remoteit", "cache": True,
+                            "cache_plugin": "ansible.builtin.jsonfile",
+                            "cache_connection": os.path.join(workdir, "inventory-cache")}, handle)
+        for label, target_s, target_calls in (("cold", 2.0, 10), ("cached", 0.5, 0)):
+            sandbox.clear_requests()
+            built = parse_inventory(config, bench.env)
+            calls = len(sandbox.requests())
+            rows.append(("inventory of %d devices built, %s" % (built["hosts"], label),
+                         "%.2f s, %d API calls" % (built["seconds"], calls),
+                         "<= %.1f s, <= %d calls" % (target_s, target_calls),
+                         built["seconds"] <= target_s and calls <= target_calls and built["hosts"] == size))
+        static = static_inventory(config, workdir, bench.env)
+        rows.append(("(baseline: the same hosts and vars from a static file)",
+                     "%.2f s" % parse_inventory(static, bench.env)["seconds"], "", None))
+
+
+def parse_inventory(source, env):
+    result = subprocess.run([sys.executable, "-c", PARSE_SCRIPT, source], env=env, check=True, capture_output=True,
+                            text=True)
+    return json.loads(result.stdout.strip().splitlines()[-1])
+
+
+def static_inventory(config, workdir, env):
+    """The plugin's hosts and vars written out as a plain YAML (JSON) inventory file."""
+    listing = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", config, "--list", "--export"], env=env,
+                             check=True, capture_output=True, text=True).stdout
+    hostvars = json.loads(listing, object_hook=lambda item: item.get("__ansible_unsafe", item))["_meta"]["hostvars"]
+    path = os.path.join(workdir, "static.yml")
+    with open(path, "w", encoding="utf-8") as handle:
+        json.dump({"all": {"hosts": hostvars}}, handle)
+    return path
+
+
+def fleet(workdir, rows, size=200, forks=50):
+    """`size` hosts opening their proxy in one task with `forks` forks."""
+    world = generate_world(size)
+    for item in world["users"][0]["devices"]:
+        item["state"] = "active"
+    with Sandbox(world=world) as sandbox:
+        bench = Bench(sandbox, workdir, 0)
+        inventory = os.path.join(workdir, "fleet.yml")
+        with open(inventory, "w", encoding="utf-8") as handle:
+            yaml.safe_dump({"fleet": {"hosts": {"device-%05d" % index: None for index in range(1, size + 1)}}}, handle)
+        task = {"name": "open", CONNECTION: {"device": "{{ inventory_hostname }}", "service": "ssh"}}
+        _seconds, wall = bench.playbook([task], hosts="fleet", inventory=inventory, forks=forks)
+        calls = len(sandbox.requests())
+        per_service = {}
+        for proxy in sandbox.proxies():
+            per_service[proxy["service_id"]] = per_service.get(proxy["service_id"], 0) + 1
+        duplicates = sum(count - 1 for count in per_service.values())
+        rows.append(("%d hosts open with forks=%d" % (size, forks),
+                     "%.1f s, %d API calls, %d duplicate proxies" % (wall, calls, duplicates),
+                     "0 duplicates", duplicates == 0 and len(per_service) == size))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
+    args = parser.parse_args()
+    rows = []
+    with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir, Sandbox() as sandbox:
+        bench = Bench(sandbox, workdir, args.repeat)
+        overhead(bench, rows)
+        api_calls(bench, rows)
+    with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
+        inventory_scale(workdir, rows)
+        fleet(workdir, rows)
+    width = max(len(row[0]) for row in rows)
+    print("%-*s  %-32s  %-20s  %s" % (width, "figure", "value", "target", "met"))
+    for figure, value, target, met in rows:
+        print("%-*s  %-32s  %-20s  %s" % (width, figure, value, target, "" if met is None else ("yes" if met else "NO")))
+
+
+if __name__ == "__main__":
+    main()
