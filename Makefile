@@ -1,41 +1,91 @@
 # community.remoteit developer and CI entry points. `make help` lists the targets.
 # Everything installs from the package registries only (PyPI, Debian).
 
-PYTHON        ?= python3
-VENV          ?= .venv
-ANSIBLE_CORE  ?= ansible-core>=2.19,<2.20
-# Python that ansible-test sanity runs its tests with.
-SANITY_PYTHON ?= 3.11
-# Extra ansible-test arguments, e.g. SANITY_ARGS="--test pep8".
-SANITY_ARGS   ?=
-# ansible-test downloads get_pip_<version>.py from an unreachable host; we seed its
-# cache instead. The version follows ansible-core (2.19 asks for pip 24.2).
-GET_PIP_VERSION ?= 24_2
-GET_PIP_SOURCE  ?= $(CURDIR)/../shared/ci/get_pip.py
-GET_PIP_CACHE   := $(HOME)/.ansible/test/cache/get_pip_$(GET_PIP_VERSION).py
+SHELL  := /bin/bash
+PYTHON ?= python3
 
+# The ansible-core series we claim that install on Python 3.11: the newest is tested in .venv,
+# the oldest in .venv-2.16 (2.20+ need Python 3.12).
+CORE_NEW := 2.19
+CORE_OLD := 2.16
+VENV     ?= .venv
+VENV_OLD ?= .venv-$(CORE_OLD)
+# ansible-lint, galaxy-importer, ansible-builder, antsibull-*, Sphinx: pinned apart from the cores.
+TOOLS    ?= .venv-tools
+
+# Python that ansible-test sanity runs its tests with; extra arguments, e.g. SANITY_ARGS="--test pep8".
+SANITY_PYTHON ?= 3.11
+SANITY_ARGS   ?=
+# Extra pytest arguments for units/integration, e.g. PYTEST_ARGS="-k connect -x".
+PYTEST_ARGS   ?=
+# ansible-test --venv downloads get_pip_<pip version>.py from a host this machine cannot reach;
+# we seed its cache with this stand-in, for the pip version each core asks for.
+GET_PIP_SOURCE ?= $(CURDIR)/../shared/ci/get_pip.py
+
+VERSION        := $(shell sed -n 's/^version: *//p' galaxy.yml)
+TARBALL        := .cache/build/community-remoteit-$(VERSION).tar.gz
 SSHD           := /usr/sbin/sshd
-STAMP          := $(VENV)/.installed
 COLLECTIONS    := $(CURDIR)/.cache/collections
 COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/community/remoteit
-# ansible-test must run from inside an ansible_collections/<ns>/<name> tree.
-SANITY_DIR     := $(CURDIR)/.cache/ansible-test/ansible_collections/community/remoteit
+INSTALLED      := $(CURDIR)/.cache/installed
+DOCSITE        := $(CURDIR)/.cache/docsite
 SUDO           := $(if $(filter 0,$(shell id -u)),,sudo)
+# This machine's pip configuration names local indexes that hold only some packages; pip warns
+# once per package about the others. Drop that noise, keep every other message.
+PIP_QUIET      := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
+
+# `make test` runs these gates in this order; each is a target of its own (`make lint`, ...).
+GATES += changelog         # antsibull-changelog lint; CHANGELOG.md generated from the fragments
+GATES += lint              # ansible-lint --profile production: collection, roles, demo, test playbooks
+GATES += docs              # antsibull-docs lint, ansible-doc of every plugin, docsite build without warnings
+GATES += sanity            # ansible-test sanity --venv, every test, no ignore files: ansible-core 2.19
+GATES += sanity-2.16       # ... and ansible-core 2.16
+GATES += units             # unit tests (pytest-ansible), no skipped tests: ansible-core 2.19
+GATES += units-2.16        # ... and ansible-core 2.16
+GATES += integration       # end-to-end tests: real sshd + the sandbox, ansible-core 2.19
+# (integration-2.16 runs them on ansible-core 2.16; a gate once its failures there are fixed.)
+GATES += galaxy            # ansible-galaxy collection build, tarball contents, galaxy-importer clean
+GATES += ee                # ansible-builder: introspect the built collection, create a build context
+GATES += demo-installed    # the demo against the built tarball installed into an empty path
 
 .DEFAULT_GOAL := help
-.PHONY: help venv sshd collection units integration sanity demo test clean distclean
+.PHONY: help test venv venv-2.16 tools sshd collection units units-2.16 integration integration-2.16 \
+	sanity sanity-2.16 lint changelog docs build galaxy ee demo demo-installed clean distclean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z_-]+:.*## / {printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9._-]+:.*## / {printf "  %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
-venv: $(STAMP) ## Create the virtualenv (VENV, default .venv) with the test requirements
-$(STAMP): tests/requirements.txt
-	$(PYTHON) -m venv $(VENV)
-	$(VENV)/bin/pip install -q --upgrade pip
-	$(VENV)/bin/pip install -q -r tests/requirements.txt
-	@# A second step, so ANSIBLE_CORE=... can swap in another core (then: make distclean venv).
-	$(VENV)/bin/pip install -q '$(ANSIBLE_CORE)'
-	touch $@
+test: ## Run every gate (GATES above), timing each; fails if any gate failed
+	@mkdir -p .cache; : > .cache/gates.log; passed=0; failed=0; \
+	for gate in $(GATES); do \
+		printf '\n==== gate %s\n' $$gate; start=$$(date +%s); \
+		if $(MAKE) --no-print-directory $$gate; then result=passed; passed=$$((passed + 1)); \
+		else result=FAILED; failed=$$((failed + 1)); fi; \
+		printf '==== gate %-16s %-6s in %4d s\n' $$gate $$result $$(( $$(date +%s) - start )) | tee -a .cache/gates.log; \
+	done; \
+	printf '\n==== make test\n'; cat .cache/gates.log; \
+	echo "gates: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
+
+# ---- environments -------------------------------------------------------------------------
+
+define make_venv # $(1): directory, $(2): requirements file, $(3): extra requirement
+	$(PYTHON) -m venv $(1)
+	$(1)/bin/pip install -q --upgrade pip $(PIP_QUIET)
+	$(1)/bin/pip install -q -r $(2) $(3) $(PIP_QUIET)
+	touch $(1)/.installed
+endef
+
+venv: $(VENV)/.installed ## Create .venv: test requirements and ansible-core 2.19
+$(VENV)/.installed: tests/requirements.txt
+	$(call make_venv,$(VENV),tests/requirements.txt,'ansible-core==$(CORE_NEW).*')
+
+venv-2.16: $(VENV_OLD)/.installed ## Create .venv-2.16: test requirements and ansible-core 2.16
+$(VENV_OLD)/.installed: tests/requirements.txt
+	$(call make_venv,$(VENV_OLD),tests/requirements.txt,'ansible-core==$(CORE_OLD).*')
+
+tools: $(TOOLS)/.installed ## Create .venv-tools: ansible-lint, galaxy-importer, ansible-builder, antsibull-*
+$(TOOLS)/.installed: tests/requirements-tools.txt
+	$(call make_venv,$(TOOLS),tests/requirements-tools.txt,)
 
 sshd: ## Install openssh-server when /usr/sbin/sshd is missing (the test "device")
 	@if [ ! -x $(SSHD) ]; then \
@@ -47,44 +97,169 @@ collection: ## Link the repo into .cache/collections so Ansible finds community.
 	@mkdir -p $(dir $(COLLECTION_DIR))
 	@ln -sfn $(CURDIR) $(COLLECTION_DIR)
 
-# Recipes that run Ansible find the collection through this path.
-units integration demo: export ANSIBLE_COLLECTIONS_PATH = $(COLLECTIONS)
-# pytest-ansible would otherwise build its own collections/ tree (a one-time snapshot
-# of the top-level entries); make it use the .cache/collections link instead.
-PYTEST := $(VENV)/bin/python -m pytest --ansible-unit-inject-only
+# Copies the tracked and untracked-but-not-ignored files to $(1): what a fresh clone holds,
+# without virtualenvs, caches or test output. --ignore-failed-read skips deleted files.
+define stage
+	rm -rf $(1) && mkdir -p $(1)
+	git ls-files -z -co --exclude-standard | tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(1)
+endef
 
-units: venv collection ## Run the unit tests (tests/unit)
-	@if [ ! -d tests/unit ]; then echo "tests/unit: no unit tests yet"; exit 0; fi; \
-	$(PYTEST) tests/unit -q; rc=$$?; \
-	if [ $$rc -eq 5 ]; then echo "tests/unit: no tests collected"; rc=0; fi; \
+# ---- unit and end-to-end tests --------------------------------------------------------------
+
+# pytest-ansible would otherwise build its own collections/ tree (a one-time snapshot of the
+# top-level entries); --ansible-unit-inject-only makes it use the .cache/collections link.
+# A skipped test fails the gate: every test can run here.
+define pytest # $(1): venv, $(2): tests
+	@mkdir -p .cache; log=.cache/pytest-$(notdir $(1))-$(notdir $(2)).log; \
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(1)/bin/python -m pytest --ansible-unit-inject-only \
+		-p no:cacheprovider -q -rs $(2) $(PYTEST_ARGS) | tee $$log; rc=$${PIPESTATUS[0]}; \
+	if [ $$rc -eq 0 ] && tail -n 1 $$log | grep -q ' skipped'; then \
+		echo "$(2): skipped tests (listed above); every test must run here"; rc=1; fi; \
 	exit $$rc
+endef
 
-integration: venv collection sshd ## Run the end-to-end tests (tests/e2e, real sshd + sandbox)
-	$(PYTEST) tests/e2e -q
+units: venv collection ## Unit tests (tests/unit) on ansible-core 2.19
+	$(call pytest,$(VENV),tests/unit)
 
-sanity: venv ## Run ansible-test sanity on a staged copy of the collection
-	rm -rf $(SANITY_DIR) && mkdir -p $(SANITY_DIR)
-	@# Tracked plus untracked-but-not-ignored files; --ignore-failed-read skips deleted ones.
-	git ls-files -z -co --exclude-standard \
-		| tar --null --ignore-failed-read -T - -cf - | tar -xf - -C $(SANITY_DIR)
+units-2.16: venv-2.16 collection ## Unit tests (tests/unit) on ansible-core 2.16
+	$(call pytest,$(VENV_OLD),tests/unit)
+
+integration: venv collection sshd ## End-to-end tests (tests/e2e: real sshd + sandbox) on ansible-core 2.19
+	$(call pytest,$(VENV),tests/e2e)
+
+integration-2.16: venv-2.16 collection sshd ## End-to-end tests on ansible-core 2.16 (not a gate yet)
+	$(call pytest,$(VENV_OLD),tests/e2e)
+
+# ---- ansible-test sanity ----------------------------------------------------------------------
+
+# ansible-test must run from inside an ansible_collections/<ns>/<name> tree: a staged copy per
+# core. The content root is set, or ansible-test walks up to the repo's .git and finds no targets.
+define sanity # $(1): venv, $(2): core
+	$(call stage,$(CURDIR)/.cache/ansible-test-$(2)/ansible_collections/community/remoteit)
+	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+		echo "tests/sanity/ignore-*.txt: this collection has no ignore files; fix the findings"; exit 1; fi
 	@if [ -f $(GET_PIP_SOURCE) ]; then \
-		mkdir -p $(dir $(GET_PIP_CACHE)) && cp $(GET_PIP_SOURCE) $(GET_PIP_CACHE); \
+		pip=$$($(1)/bin/python -c 'import ansible_test._internal.python_requirements as r, inspect, re; \
+			print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))'); \
+		mkdir -p $(HOME)/.ansible/test/cache; \
+		cp $(GET_PIP_SOURCE) $(HOME)/.ansible/test/cache/get_pip_$${pip//./_}.py; \
 	fi
-	@# The content root is set, or ansible-test walks up to the repo's .git and finds no targets.
-	cd $(SANITY_DIR) && ANSIBLE_TEST_CONTENT_ROOT=$(SANITY_DIR) \
-		$(abspath $(VENV))/bin/ansible-test sanity --venv --python $(SANITY_PYTHON) $(SANITY_ARGS)
+	cd $(CURDIR)/.cache/ansible-test-$(2)/ansible_collections/community/remoteit && \
+		ANSIBLE_TEST_CONTENT_ROOT=$$PWD $(abspath $(1))/bin/ansible-test sanity --venv \
+		--python $(SANITY_PYTHON) $(SANITY_ARGS)
+endef
+
+sanity: venv ## ansible-test sanity --venv (all tests, no ignore files) on ansible-core 2.19
+	$(call sanity,$(VENV),$(CORE_NEW))
+
+sanity-2.16: venv-2.16 ## ansible-test sanity --venv (all tests, no ignore files) on ansible-core 2.16
+	$(call sanity,$(VENV_OLD),$(CORE_OLD))
+
+# ---- maintainer and Galaxy gates (tools venv) -------------------------------------------------
+
+lint docs changelog build galaxy ee: export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
+
+lint: tools collection ## ansible-lint --profile production --strict (config: .ansible-lint)
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --profile production --strict --offline
+
+changelog: tools ## antsibull-changelog lint; regenerate CHANGELOG.md from changelogs/fragments
+	antsibull-changelog lint
+	@# `generate` needs a release in changelogs/changelog.yaml; we cut none here. So CHANGELOG.md
+	@# previews the next release: a scratch copy releases $(VERSION) and we keep its CHANGELOG.md.
+	$(call stage,.cache/changelog)
+	@# The scratch copy lies inside this repo's git work tree but is ignored by it: no VCS there.
+	sed -i 's/^vcs: .*/vcs: none/' .cache/changelog/changelogs/config.yaml
+	cd .cache/changelog && if grep -qs '^  $(VERSION):' changelogs/changelog.yaml; \
+		then antsibull-changelog generate; else antsibull-changelog release --version $(VERSION); fi
+	@if cmp -s .cache/changelog/CHANGELOG.md CHANGELOG.md; then echo "CHANGELOG.md is up to date"; \
+	else cp .cache/changelog/CHANGELOG.md CHANGELOG.md; \
+		echo "CHANGELOG.md regenerated from changelogs/fragments: commit it"; fi
+
+# Renders every plugin and role of the collection with ansible-doc of venv $(1); any warning fails.
+define ansible_doc_all
+	@export ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS); count=0; err=$$(mktemp); \
+	for type in module lookup inventory filter test callback connection become cache role; do \
+		names=$$($(1)/bin/ansible-doc -t $$type -l community.remoteit --json | \
+			$(1)/bin/python -c 'import json, sys; print(" ".join(json.load(sys.stdin)))') || exit 1; \
+		for name in $$names; do \
+			if ! $(1)/bin/ansible-doc -t $$type $$name > /dev/null 2> $$err || [ -s $$err ]; then \
+				echo "ansible-doc -t $$type $$name failed or warned:"; cat $$err; exit 1; fi; \
+			count=$$((count + 1)); \
+		done; \
+	done; \
+	[ $$count -gt 0 ] && echo "ansible-doc ($$($(1)/bin/ansible --version | head -n 1)): rendered $$count plugins and roles"
+endef
+
+docs: tools venv-2.16 collection ## antsibull-docs lint, ansible-doc of every plugin, the docsite (no warnings)
+	cd $(COLLECTION_DIR) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs \
+		--plugin-docs --check-extra-docs-refs --validate-collection-refs all --disallow-unknown-collection-refs .
+	$(call ansible_doc_all,$(TOOLS))
+	$(call ansible_doc_all,$(VENV_OLD))
+	rm -rf $(DOCSITE) && mkdir -p $(DOCSITE)
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy \
+		--fail-on-error --dest-dir $(DOCSITE) community.remoteit
+	@# Offline intersphinx: the Ansible docs' targets we link to, from docs/docsite/intersphinx-ansible.txt.
+	python -c 'import sys, zlib; \
+		body = "".join(l for l in open(sys.argv[1], encoding="utf-8") if l.strip() and not l.startswith("#")); \
+		head = "# Sphinx inventory version 2\n# Project: Ansible\n# Version: devel\n# The remainder of this file is compressed using zlib.\n"; \
+		open(sys.argv[2], "wb").write(head.encode() + zlib.compress(body.encode()))' \
+		docs/docsite/intersphinx-ansible.txt $(DOCSITE)/ansible_devel.inv
+	printf '\n# make docs: no network, so the Ansible docs inventory is a local file.\nintersphinx_mapping = {\n    "ansible_devel": ("https://docs.ansible.com/projects/ansible/devel/", "%s"),\n}\n' \
+		$(DOCSITE)/ansible_devel.inv >> $(DOCSITE)/conf.py
+	@# build.sh runs sphinx-build with -W: any warning fails the build.
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(DOCSITE)/build.sh
+	@echo "docsite: $(DOCSITE)/build/html/index.html"
+
+build: tools changelog ## ansible-galaxy collection build into .cache/build; check what the tarball holds
+	rm -rf .cache/build
+	ansible-galaxy collection build --force --output-path .cache/build
+	@tar -tzf $(TARBALL) > .cache/build/contents.txt
+	@if grep -En '(^|/)(\.venv[^/]*|\.cache|\.ansible|\.pytest_cache|__pycache__|\.git)(/|$$)|^(collections|build|bench|tests/output|demo/\.run)(/|$$)|\.pyc$$|\.tar\.gz$$|\.plugin-cache\.yaml$$' \
+		.cache/build/contents.txt; then echo "$(TARBALL) holds the files above: extend build_ignore in galaxy.yml"; exit 1; fi
+	@for f in CHANGELOG.md meta/runtime.yml meta/execution-environment.yml meta/ee-requirements.txt \
+		meta/ee-bindep.txt plugins/modules/remoteit_connection.py roles/proxy/meta/argument_specs.yml; do \
+		grep -qx "$$f" .cache/build/contents.txt || { echo "$(TARBALL) lacks $$f"; exit 1; }; done
+	@echo "$(TARBALL): $$(wc -l < .cache/build/contents.txt) entries, none of them output, caches or virtualenvs"
+
+galaxy: build ## galaxy-importer on the built tarball (what Galaxy runs): no errors, no warnings
+	cd .cache/build && python -m galaxy_importer.main $(notdir $(TARBALL)) 2>&1 | tee importer.log; \
+		rc=$${PIPESTATUS[0]}; [ $$rc -eq 0 ] || exit $$rc
+	@if grep -E '^(WARNING|ERROR)' .cache/build/importer.log; then \
+		echo "galaxy-importer: the warnings and errors above need a fix"; exit 1; fi
+
+ee: build ## ansible-builder: the built collection's EE dependencies, and a build context for tests/ee
+	rm -rf .cache/ee && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/ee/collections \
+		ansible-galaxy collection install --offline -p .cache/ee/collections $(TARBALL)
+	ansible-builder introspect --sanitize .cache/ee/collections | tee .cache/ee/introspect.txt
+	@for dep in 'requests' 'openssh-clients \[platform:rpm\]'; do \
+		grep -q "^- '$$dep  *# from collection community.remoteit'" .cache/ee/introspect.txt \
+		|| { echo "ansible-builder does not see '$$dep' from meta/execution-environment.yml"; exit 1; }; done
+	ansible-builder create -f tests/ee/execution-environment.yml --context .cache/ee/context -v 2
+	@ls .cache/ee/context/Containerfile .cache/ee/context/Dockerfile 2>/dev/null | grep -q . \
+		&& grep -q 'community.remoteit' .cache/ee/context/_build/requirements.yml \
+		&& echo "ee: build context in .cache/ee/context (podman/docker build it elsewhere)"
+
+# ---- the demo ---------------------------------------------------------------------------------
 
 demo: venv collection sshd ## Run the demo (demo/run.py) against the local sandbox
-	$(VENV)/bin/python demo/run.py
+	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/python demo/run.py
 
-test: ## Run units, integration and sanity, stopping at the first failure
-	$(MAKE) units
-	$(MAKE) integration
-	$(MAKE) sanity
+# What we ship is what we tested: Ansible sees only the installed tarball (the demo takes the
+# sandbox and the device harness from this repo's tests/).
+demo-installed: venv sshd build ## Install the built tarball into an empty path and run the demo against it
+	rm -rf $(INSTALLED)
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) $(VENV)/bin/ansible-galaxy collection install --offline \
+		-p $(INSTALLED) $(TARBALL)
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+		$(VENV)/bin/ansible-galaxy collection list community.remoteit
+	ANSIBLE_COLLECTIONS_PATH=$(INSTALLED) ANSIBLE_COLLECTIONS_SCAN_SYS_PATH=false \
+		$(VENV)/bin/python demo/run.py
 
-clean: ## Remove caches, test output and build artefacts (keeps the venv)
-	rm -rf .cache tests/output build collections .pytest_cache community-remoteit-*.tar.gz
-	find . -path ./$(VENV) -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+# ---- housekeeping -----------------------------------------------------------------------------
 
-distclean: clean ## clean, and remove the venv too
-	rm -rf $(VENV)
+clean: ## Remove caches, test output and build artefacts (keeps the virtualenvs)
+	rm -rf .cache .ansible tests/output build collections .pytest_cache community-remoteit-*.tar.gz
+	find . -path './.venv*' -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
+
+distclean: clean ## clean, and remove the virtualenvs too
+	rm -rf $(VENV) $(VENV_OLD) $(TOOLS)

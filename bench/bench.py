@@ -83,8 +83,9 @@ class Bench:
 
 
 def overhead(bench, rows):
-    uri = {"name": "POST", "ansible.builtin.uri": {"url": bench.sandbox.url, "method": "POST", "body_format": "json",
-                                                    "body": {"query": "{ version }"}, "status_code": [200, 401]}}
+    uri = {"name": "POST", "ansible.builtin.uri": {
+        "url": bench.sandbox.url, "method": "POST", "body_format": "json",
+        "body": {"query": "{ version }"}, "status_code": [200, 401]}}
     open_new = {"name": "open", CONNECTION: {"service_id": SERVICE_ID, "force": True}}
     reuse = {"name": "reuse", CONNECTION: {"service_id": SERVICE_ID}}
     reuse_by_name = {"name": "reuse by name", CONNECTION: {"device": "pi-garage", "service": "ssh"}}

@@ -93,33 +93,28 @@ author:
 """
 
 EXAMPLES = r"""
-- name: Configure devices that are only reachable through remote.it
-  hosts: raspberry_pis
-  gather_facts: false
-  module_defaults:
-    group/community.remoteit.remoteit:
-      profile: default
-  tasks:
-    - name: Open a proxy to the device's SSH service
-      community.remoteit.remoteit_connection:
-        device: "{{ inventory_hostname }}"
-        service: ssh
-        wait: true
-      register: proxy
+# In a play over the devices themselves (hosts: raspberry_pis, gather_facts: false),
+# optionally with module_defaults for group/community.remoteit.remoteit (profile, api_url, ...):
+- name: Open a proxy to the device's SSH service
+  community.remoteit.remoteit_connection:
+    device: "{{ inventory_hostname }}"
+    service: ssh
+    wait: true
+  register: proxy
 
-    - name: Reach the device through the proxy from now on
-      ansible.builtin.set_fact:
-        ansible_host: "{{ proxy.connection.host }}"
-        ansible_port: "{{ proxy.connection.port }}"
+- name: Reach the device through the proxy from now on
+  ansible.builtin.set_fact:
+    ansible_host: "{{ proxy.connection.host }}"
+    ansible_port: "{{ proxy.connection.port }}"
 
-    - name: Gather facts over SSH through the proxy
-      ansible.builtin.setup:
+- name: Gather facts over SSH through the proxy
+  ansible.builtin.setup:
 
-    - name: Close the proxy again
-      community.remoteit.remoteit_connection:
-        device: "{{ inventory_hostname }}"
-        service: ssh
-        state: absent
+- name: Close the proxy again
+  community.remoteit.remoteit_connection:
+    device: "{{ inventory_hostname }}"
+    service: ssh
+    state: absent
 
 - name: Open a proxy by service id that only one address may use
   community.remoteit.remoteit_connection:
