@@ -11,6 +11,7 @@ each task validates its arguments like a module and talks to remote.it in-proces
 
 from __future__ import annotations
 
+from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import env_fallback
 from ansible.plugins.action import ActionBase
 
@@ -48,8 +49,12 @@ class RemoteitAction(ActionBase):
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
-        validation, _args = self.validate_argument_spec(
-            argument_spec=dict(_connection_argument_spec(), **self.argument_spec), **self.validation_rules)
+        try:
+            validation, _args = self.validate_argument_spec(
+                argument_spec=dict(_connection_argument_spec(), **self.argument_spec), **self.validation_rules)
+        except AnsibleActionFail as exc:  # ansible-core < 2.19 leaves reporting it to the action
+            result.update(failed=True, msg=exc.result["msg"])
+            return result
         params = validation.validated_parameters
         warnings = []
         try:

@@ -59,7 +59,7 @@ def test_devices_become_hosts_with_groups_and_composed_vars(inventory_list, inve
     assert "pi-kitchen" in listing["service_web"]["hosts"]
     kitchen = hostvars["pi-kitchen"]
     assert plain(kitchen["remoteit_device_id"]) == "80:00:00:00:01:00:00:01"
-    assert plain(kitchen["remoteit_state"]) == "active" and kitchen["service_count"] == 2
+    assert plain(kitchen["remoteit_state"]) == "active" and int(plain(kitchen["service_count"])) == 2
     assert "ansible_host" not in kitchen
     assert clean_sandbox.proxies() == []
 
