@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._action import TARGET_OPTIONS, RemoteitAction
+from ansible_collections.community.remoteit.plugins.plugin_utils._action import (
+    TARGET_OPTIONS,
+    TARGET_RULES,
+    RemoteitAction,
+)
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, normalize_service_id
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
@@ -33,11 +37,7 @@ class ActionModule(RemoteitAction):
         connection_id={"type": "str"},
         all_sessions={"type": "bool", "default": False},
     )
-    validation_rules = {
-        "mutually_exclusive": [["service_id", "device"], ["service_id", "service"]],
-        "required_by": {"service": "device"},
-        "required_if": [["state", "present", ["service_id", "device"], True]],
-    }
+    validation_rules = dict(TARGET_RULES, required_if=[["state", "present", ["service_id", "device"], True]])
 
     def execute(self, params, warnings):
         if params["state"] == "absent" and not (params["connection_id"] or params["service_id"] or params["device"]):
@@ -51,8 +51,7 @@ class ActionModule(RemoteitAction):
         host_ip = None if host_ip is None else normalize_host_ip(host_ip)
         manager = ProxyManager(build_client(params), build_store(params))
         if params["state"] == "present":
-            if public_warning(host_ip):
-                warnings.append(public_warning(host_ip))
+            warnings.extend(filter(None, [public_warning(host_ip)]))
             return self._present(manager, params, host_ip)
         return self._absent(manager, params, host_ip)
 

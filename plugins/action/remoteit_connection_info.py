@@ -7,7 +7,11 @@
 
 from __future__ import annotations
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._action import TARGET_OPTIONS, RemoteitAction
+from ansible_collections.community.remoteit.plugins.plugin_utils._action import (
+    TARGET_OPTIONS,
+    TARGET_RULES,
+    RemoteitAction,
+)
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     ProxyManager,
@@ -19,10 +23,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
 class ActionModule(RemoteitAction):
 
     argument_spec = TARGET_OPTIONS
-    validation_rules = {
-        "mutually_exclusive": [["service_id", "device"], ["service_id", "service"]],
-        "required_by": {"service": "device"},
-    }
+    validation_rules = TARGET_RULES
 
     def execute(self, params, warnings):
         manager = ProxyManager(build_client(params), build_store(params))

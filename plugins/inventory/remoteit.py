@@ -137,8 +137,9 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not service_name:
             return {}
         host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
-        if public_warning(host_ip):
-            display.warning(public_warning(host_ip))
+        warning = public_warning(host_ip)
+        if warning:
+            display.warning(warning)
         manager = ProxyManager(client, store)
         connections = {}
         for device in devices:

@@ -23,6 +23,10 @@ TARGET_OPTIONS = {
     "device": {"type": "str"},
     "service": {"type": "str"},
 }
+TARGET_RULES = {
+    "mutually_exclusive": [["service_id", "device"], ["service_id", "service"]],
+    "required_by": {"service": "device"},
+}
 
 
 def _connection_argument_spec():
