@@ -244,8 +244,8 @@ ee: build ## ansible-builder: the built collection's EE dependencies, and a buil
 demo: venv collection sshd ## Run the demo (demo/run.py) against the local sandbox
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/python demo/run.py
 
-bench: venv collection ## Print what each task costs in time and API calls, against baselines (bench/bench.py)
-	$(VENV)/bin/python bench/bench.py
+bench: venv venv-2.16 collection ## Print what each task costs in time and API calls, against baselines (bench/bench.py)
+	$(VENV)/bin/python bench/bench.py --inventory-python $(VENV_OLD)/bin/python
 
 # What we ship is what we tested: Ansible sees only the installed tarball (the demo takes the
 # sandbox and the device harness from this repo's tests/).

@@ -4,7 +4,7 @@
 """`make bench`: what each task costs, in time and API calls, against baselines measured in the same run.
 
 Everything runs against the sandbox on this machine, in one process tree, so ratios compare like
-with like. It prints figures; it asserts nothing. Usage: python bench/bench.py [--quick]
+with like. It prints figures; it asserts nothing. Usage: python bench/bench.py [--repeat N] [--inventory-python PY]
 """
 
 import argparse
@@ -154,37 +154,43 @@ print(json.dumps({"seconds": time.perf_counter() - started, "hosts": len(invento
 """
 
 
-def inventory_scale(workdir, rows, size=10000):
-    """Building an inventory of `size` devices, cold and from the cache, and the same hosts from a static file."""
+def inventory_scale(workdir, rows, pythons, size=10000):
+    """Building an inventory of `size` devices, cold and from the cache, and the same hosts from a static file.
+
+    Run with each interpreter in `pythons`, since what ansible-core does with each host variable differs by version.
+    """
     with Sandbox(world=generate_world(size)) as sandbox:
         bench = Bench(sandbox, workdir, 0)
         config = os.path.join(workdir, "scale.remoteit.yml")
-        with open(config, "w", encoding="utf-8") as handle:
-            yaml.safe_dump({"plugin": "community.remoteit.remoteit", "cache": True,
-                            "cache_plugin": "ansible.builtin.jsonfile",
-                            "cache_connection": os.path.join(workdir, "inventory-cache")}, handle)
-        for label, target_s, target_calls in (("cold", 2.0, 10), ("cached", 0.5, 0)):
-            sandbox.clear_requests()
-            built = parse_inventory(config, bench.env)
-            calls = len(sandbox.requests())
-            rows.append(("inventory of %d devices built, %s" % (built["hosts"], label),
-                         "%.2f s, %d API calls" % (built["seconds"], calls),
-                         "<= %.1f s, <= %d calls" % (target_s, target_calls),
-                         built["seconds"] <= target_s and calls <= target_calls and built["hosts"] == size))
-        static = static_inventory(config, workdir, bench.env)
-        rows.append(("(baseline: the same hosts and vars from a static file)",
-                     "%.2f s" % parse_inventory(static, bench.env)["seconds"], "", None))
+        for python in pythons:
+            core = subprocess.run([python, "-c", "from ansible.release import __version__; print(__version__)"],
+                                  check=True, capture_output=True, text=True).stdout.strip()
+            cache = os.path.join(workdir, "inventory-cache-" + core)
+            with open(config, "w", encoding="utf-8") as handle:
+                yaml.safe_dump({"plugin": "community.remoteit.remoteit", "cache": True,
+                                "cache_plugin": "ansible.builtin.jsonfile", "cache_connection": cache}, handle)
+            for label, target_s, target_calls in (("cold", 2.0, 10), ("cached", 0.5, 0)):
+                sandbox.clear_requests()
+                built = parse_inventory(python, config, bench.env)
+                calls = len(sandbox.requests())
+                rows.append(("inventory of %d devices built, %s, core %s" % (built["hosts"], label, core),
+                             "%.2f s, %d API calls" % (built["seconds"], calls),
+                             "<= %.1f s, <= %d calls" % (target_s, target_calls),
+                             built["seconds"] <= target_s and calls <= target_calls and built["hosts"] == size))
+            static = static_inventory(python, config, workdir, bench.env)
+            rows.append(("(baseline: the same hosts and vars from a static file, core %s)" % core,
+                         "%.2f s" % parse_inventory(python, static, bench.env)["seconds"], "", None))
 
 
-def parse_inventory(source, env):
-    result = subprocess.run([sys.executable, "-c", PARSE_SCRIPT, source], env=env, check=True, capture_output=True,
+def parse_inventory(python, source, env):
+    result = subprocess.run([python, "-c", PARSE_SCRIPT, source], env=env, check=True, capture_output=True,
                             text=True)
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def static_inventory(config, workdir, env):
+def static_inventory(python, config, workdir, env):
     """The plugin's hosts and vars written out as a plain YAML (JSON) inventory file."""
-    listing = subprocess.run([os.path.join(BIN, "ansible-inventory"), "-i", config, "--list", "--export"], env=env,
+    listing = subprocess.run([os.path.join(os.path.dirname(python), "ansible-inventory"), "-i", config, "--list", "--export"], env=env,
                              check=True, capture_output=True, text=True).stdout
     hostvars = json.loads(listing, object_hook=lambda item: item.get("__ansible_unsafe", item))["_meta"]["hostvars"]
     path = os.path.join(workdir, "static.yml")
@@ -218,6 +224,8 @@ def fleet(workdir, rows, size=200, forks=50):
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
+    parser.add_argument("--inventory-python", action="append", default=[sys.executable], metavar="PYTHON",
+                        help="also build the large inventory with this interpreter's ansible-core (repeatable)")
     args = parser.parse_args()
     rows = []
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir, Sandbox() as sandbox:
@@ -225,7 +233,7 @@ def main():
         overhead(bench, rows)
         api_calls(bench, rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
-        inventory_scale(workdir, rows)
+        inventory_scale(workdir, rows, args.inventory_python)
         fleet(workdir, rows)
     width = max(len(row[0]) for row in rows)
     print("%-*s  %-32s  %-20s  %s" % (width, "figure", "value", "target", "met"))

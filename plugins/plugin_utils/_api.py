@@ -21,6 +21,8 @@ import re
 import time
 from urllib.parse import urlsplit
 
+# Imported with the plugin, not on first use: the controller loads action plugins before it forks
+# a worker per task, so each worker inherits requests instead of paying 0.1 s to import it again.
 try:
     import requests
 except ImportError:  # pragma: no cover - reported when a client is built

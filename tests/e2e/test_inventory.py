@@ -91,17 +91,39 @@ def test_cached_inventory_makes_no_device_list_call(inventory_list, inventory_fi
     assert second == first
 
 
+def test_a_cache_entry_that_is_not_a_device_list_is_fetched_again(inventory_list, inventory_file, clean_sandbox,
+                                                                  tmp_path):
+    path = inventory_file(cache=True, cache_plugin="ansible.builtin.jsonfile",
+                          cache_connection=str(tmp_path / "cache"), cache_timeout=600)
+    first = inventory_list(path)
+    (entry,) = (tmp_path / "cache").iterdir()
+    other_format = [{"id": "80:00:00:00:01:00:00:01"}]  # e.g. written by another version of the plugin
+    stored = json.loads(entry.read_text())
+    if isinstance(stored, dict):  # ansible-core 2.19+ keeps the value as JSON under __payload__
+        stored["__payload__"] = json.dumps(other_format)
+    else:
+        stored = other_format
+    entry.write_text(json.dumps(stored))
+    clean_sandbox.clear_requests()
+    assert inventory_list(path) == first
+    assert len(device_list_calls(clean_sandbox)) == 1
+
+
 def test_api_strings_are_never_templated(run_ansible, inventory_file, ansible_env, device):
     from remoteit_sandbox import Sandbox
 
     world = yaml.safe_load(DEMO_WORLD.read_text())
-    world["users"][0]["devices"] = [dict(world["users"][0]["devices"][1], name="evil-{{ 7 * 6 }}")]
+    evil = dict(world["users"][0]["devices"][1], name="evil-{{ 7 * 6 }}")
+    evil["services"] = [dict(evil["services"][0], name="ssh-{{ 6 * 7 }}")]
+    world["users"][0]["devices"] = [evil]
     with Sandbox(world=world, env={"DEVICE_SSH_PORT": str(device.port)}) as sandbox:
         env = dict(ansible_env, REMOTEIT_API_URL=sandbox.url)
-        result = run_ansible("all", "-m", "ansible.builtin.debug", "-a", "var=remoteit_device_name",
+        result = run_ansible("all", "-m", "ansible.builtin.debug",
+                             "-a", "msg={{ [remoteit_device_name, remoteit_services[0].name] }}",
                              "-i", inventory_file(), env=env)
     assert result.stdout.startswith("evil-___7___6___ | SUCCESS")
-    assert '"remoteit_device_name": "evil-{{ 7 * 6 }}"' in result.stdout
+    assert '"evil-{{ 7 * 6 }}"' in result.stdout
+    assert '"ssh-{{ 6 * 7 }}"' in result.stdout
     assert "42" not in result.stdout
 
 
