@@ -48,6 +48,9 @@ extends_documentation_fragment:
 notes:
   - With caching enabled, the device list comes from the cache, but O(connect_service) still checks that the
     recorded connections are alive, asking remote.it at most once per run.
+  - For large fleets, most of the time to build the inventory is ansible-core storing each host variable. The cache
+    saves the API calls, not that time. ansible-core 2.19 and later inspect every value they store, which makes
+    this about three times slower than on 2.16.
 seealso:
   - module: community.remoteit.remoteit_connection
   - module: community.remoteit.remoteit_device_info
