@@ -177,9 +177,13 @@ def inventory_scale(workdir, rows, pythons, size=10000):
                              "%.2f s, %d API calls" % (built["seconds"], calls),
                              "<= %.1f s, <= %d calls" % (target_s, target_calls),
                              built["seconds"] <= target_s and calls <= target_calls and built["hosts"] == size))
-            static = static_inventory(python, config, workdir, bench.env)
+            static, floor = baseline_inventories(python, config, workdir, bench.env)
             rows.append(("(baseline: the same hosts and vars from a static file, core %s)" % core,
                          "%.2f s" % parse_inventory(python, static, bench.env)["seconds"], "", None))
+            floor_env = dict(bench.env, ANSIBLE_INVENTORY_PLUGINS=os.path.join(REPO, "bench", "inventory_plugins"),
+                             ANSIBLE_INVENTORY_ENABLED="bench_floor")
+            rows.append(("(baseline: a bare plugin setting the same hosts and vars, core %s)" % core,
+                         "%.2f s" % parse_inventory(python, floor, floor_env)["seconds"], "", None))
 
 
 def parse_inventory(python, source, env):
@@ -188,15 +192,21 @@ def parse_inventory(python, source, env):
     return json.loads(result.stdout.strip().splitlines()[-1])
 
 
-def static_inventory(python, config, workdir, env):
-    """The plugin's hosts and vars written out as a plain YAML (JSON) inventory file."""
-    listing = subprocess.run([os.path.join(os.path.dirname(python), "ansible-inventory"), "-i", config, "--list", "--export"], env=env,
-                             check=True, capture_output=True, text=True).stdout
+def baseline_inventories(python, config, workdir, env):
+    """The plugin's hosts and vars as a static inventory file, and as the source of the bench_floor plugin."""
+    listing = subprocess.run([os.path.join(os.path.dirname(python), "ansible-inventory"), "-i", config, "--list",
+                              "--export"], env=env, check=True, capture_output=True, text=True).stdout
     hostvars = json.loads(listing, object_hook=lambda item: item.get("__ansible_unsafe", item))["_meta"]["hostvars"]
-    path = os.path.join(workdir, "static.yml")
-    with open(path, "w", encoding="utf-8") as handle:
+    static = os.path.join(workdir, "static.yml")
+    with open(static, "w", encoding="utf-8") as handle:
         json.dump({"all": {"hosts": hostvars}}, handle)
-    return path
+    hostvars_file = os.path.join(workdir, "hostvars.json")
+    with open(hostvars_file, "w", encoding="utf-8") as handle:
+        json.dump(hostvars, handle)
+    floor = os.path.join(workdir, "bench.floor.yml")
+    with open(floor, "w", encoding="utf-8") as handle:
+        yaml.safe_dump({"plugin": "bench_floor", "hostvars_file": hostvars_file}, handle)
+    return static, floor
 
 
 def fleet(workdir, rows, size=200, forks=50):
@@ -235,10 +245,12 @@ def main():
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         inventory_scale(workdir, rows, args.inventory_python)
         fleet(workdir, rows)
-    width = max(len(row[0]) for row in rows)
-    print("%-*s  %-32s  %-20s  %s" % (width, "figure", "value", "target", "met"))
-    for figure, value, target, met in rows:
-        print("%-*s  %-32s  %-20s  %s" % (width, figure, value, target, "" if met is None else ("yes" if met else "NO")))
+    table = [("figure", "value", "target", "met")]
+    table += [(figure, value, target, "" if met is None else ("yes" if met else "NO"))
+              for figure, value, target, met in rows]
+    widths = [max(len(row[column]) for row in table) for column in range(3)]
+    for row in table:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths + [0])).rstrip())
 
 
 if __name__ == "__main__":
