@@ -21,13 +21,6 @@ import re
 import time
 from urllib.parse import urlsplit
 
-# Imported with the plugin, not on first use: the controller loads action plugins before it forks
-# a worker per task, so each worker inherits requests instead of paying 0.1 s to import it again.
-try:
-    import requests
-except ImportError:  # pragma: no cover - reported when a client is built
-    requests = None
-
 DEFAULT_API_URL = "https://api.remote.it/graphql/v1"
 PAGE_SIZE = 1000  # the API's maximum page size
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
@@ -154,16 +147,24 @@ def _error_kind(message):
     return "api"
 
 
+def _import_requests():
+    """requests takes 0.1 s to import, which an inventory built from its cache never needs.
+
+    The action plugins import it when they load (see _action.py), so tasks do not pay this each time.
+    """
+    try:
+        import requests  # pylint: disable=import-outside-toplevel
+    except ImportError:
+        raise RemoteitError("the Python library 'requests' is required on the Ansible controller: pip install requests",
+                            kind="dependency") from None
+    return requests
+
+
 class RemoteitClient:
     """A signed GraphQL session with remote.it, retrying what is safe to retry."""
 
     def __init__(self, key_id, secret, api_url=DEFAULT_API_URL, validate_certs=True, request_timeout=30,
                  retries=3, account_id=None, sleep=time.sleep):
-        if requests is None:
-            raise RemoteitError(
-                "the Python library 'requests' is required on the Ansible controller: pip install requests",
-                kind="dependency",
-            )
         self.key_id = key_id
         self._secret = secret
         self.api_url = api_url
@@ -172,7 +173,7 @@ class RemoteitClient:
         self.retries = retries
         self.account_id = account_id
         self._sleep = sleep
-        self._session = requests.Session()
+        self._session = None
         self._application_types = None
 
     def __repr__(self):
@@ -209,6 +210,9 @@ class RemoteitClient:
 
     def _post(self, body):
         """Send once; return (response, None) or (None, _Failure) saying whether the request got out."""
+        requests = _import_requests()
+        if self._session is None:
+            self._session = requests.Session()
         headers = sign_request(self.key_id, self._secret, "POST", self.api_url, body,
                                email.utils.formatdate(usegmt=True))
         try:

@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import json
+import sys
 
 import pytest
 import requests
@@ -246,3 +247,11 @@ def test_retry_after_accepts_seconds_and_http_dates():
     assert retry_after_seconds("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
     assert retry_after_seconds("soon") is None
     assert retry_after_seconds(None) is None
+
+
+def test_missing_requests_is_reported_when_a_request_is_first_needed(monkeypatch):
+    client = RemoteitClient("AKTEST", SECRET)  # building a client, as a cached inventory does, needs no requests
+    monkeypatch.setitem(sys.modules, "requests", None)
+    with pytest.raises(RemoteitError, match="'requests' is required on the Ansible controller") as caught:
+        client.graphql("{ login { id } }")
+    assert caught.value.kind == "dependency"
