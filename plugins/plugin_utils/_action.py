@@ -16,6 +16,7 @@ from ansible.module_utils.basic import env_fallback
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS, SECRET_OPTIONS
 
 # The controller loads action plugins before it forks a worker per task, so importing requests here
 # is paid once per run; imported on first use instead, it would cost every task 0.1 s.
@@ -23,7 +24,6 @@ try:
     import requests  # noqa: F401  pylint: disable=unused-import
 except ImportError:  # the client says how to install it when a task first needs it
     pass
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS, SECRET_OPTIONS
 
 TARGET_OPTIONS = {
     "service_id": {"type": "str"},
