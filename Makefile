@@ -4,23 +4,23 @@
 SHELL  := /bin/bash
 PYTHON ?= python3
 
-# The ansible-core series we claim that install on Python 3.11: the newest is tested in .venv,
-# the oldest in .venv-2.16 (2.20+ need Python 3.12).
-CORE_NEW := 2.19
-CORE_OLD := 2.16
-VENV     ?= .venv
-VENV_OLD ?= .venv-$(CORE_OLD)
+# The ansible-core series we test: the oldest we support and the newest of each Python. Each gets
+# a virtualenv .venv-<core>, except the demo's core, whose venv is .venv: the newest core that
+# runs on Debian 12's python3 (3.11). 2.20 and later need Python 3.12+, found as a user's
+# machine offers it (tests/utils/find_python.sh: pythonX.Y on the PATH, then pyenv's).
+CORES     := 2.16 2.19 2.20 2.21
+CORE_DEMO := 2.19
+PYTHON_VERSION_2.20 := 3.12
+PYTHON_VERSION_2.21 := 3.13
+VENV      ?= .venv
+venv_of    = $(if $(filter $(CORE_DEMO),$(1)),$(VENV),.venv-$(1))
 # ansible-lint, galaxy-importer, ansible-builder, antsibull-*, Sphinx: pinned apart from the cores.
 TOOLS    ?= .venv-tools
 
-# Python that ansible-test sanity runs its tests with; extra arguments, e.g. SANITY_ARGS="--test pep8".
-SANITY_PYTHON ?= 3.11
+# Extra arguments for ansible-test sanity, e.g. SANITY_ARGS="--test pep8".
 SANITY_ARGS   ?=
 # Extra pytest arguments for units/integration, e.g. PYTEST_ARGS="-k connect -x".
 PYTEST_ARGS   ?=
-# ansible-test --venv downloads get_pip_<pip version>.py from a host this machine cannot reach;
-# we seed its cache with this stand-in, for the pip version each core asks for.
-GET_PIP_SOURCE ?= $(CURDIR)/../shared/ci/get_pip.py
 
 VERSION        := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL        := .cache/build/community-remoteit-$(VERSION).tar.gz
@@ -35,57 +35,69 @@ SUDO           := $(if $(filter 0,$(shell id -u)),,sudo)
 PIP_QUIET      := 2> >(grep -v 'is ignored: it is neither a file nor a directory' >&2)
 
 # `make test` runs these gates in this order; each is a target of its own (`make lint`, ...).
-GATES += changelog         # antsibull-changelog lint; CHANGELOG.md generated from the fragments
+GATES += changelog         # antsibull-changelog lint; CHANGELOG.md matches the fragments
 GATES += lint              # ansible-lint --profile production: collection, roles, demo, test playbooks
-GATES += docs              # antsibull-docs lint, ansible-doc of every plugin, docsite build without warnings
-GATES += sanity            # ansible-test sanity --venv, every test, no ignore files: ansible-core 2.19
-GATES += sanity-2.16       # ... and ansible-core 2.16
-GATES += units             # unit tests (pytest-ansible), no skipped tests: ansible-core 2.19
-GATES += units-2.16        # ... and ansible-core 2.16
-GATES += integration       # end-to-end tests: real sshd + the sandbox, ansible-core 2.19
-GATES += integration-2.16  # ... and ansible-core 2.16
+GATES += docs              # antsibull-docs lint, ansible-doc of every plugin on the oldest and newest core, docsite
+GATES += $(addprefix sanity-,$(CORES))       # ansible-test sanity --venv, every test, no ignore files
+GATES += $(addprefix units-,$(CORES))        # unit tests (pytest-ansible), no skipped tests
+GATES += units-ansible-test                  # the same unit tests as maintainers run them: ansible-test units --venv
+GATES += $(addprefix integration-,$(CORES))  # end-to-end tests: real sshd + the sandbox
 GATES += galaxy            # ansible-galaxy collection build, tarball contents, galaxy-importer clean
 GATES += ee                # ansible-builder: introspect the built collection, create a build context
 GATES += demo-installed    # the demo against the built tarball installed into an empty path
 
 .DEFAULT_GOAL := help
-.PHONY: help test venv venv-2.16 tools sshd collection units units-2.16 integration integration-2.16 \
-	sanity sanity-2.16 lint changelog docs build galaxy ee demo demo-installed bench clean distclean
+.PHONY: help test venv venvs tools sshd collection units integration sanity units-ansible-test lint changelog \
+	changelog-update docs build galaxy ee demo demo-installed bench clean distclean
 
 help: ## Show this help
-	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9._-]+:.*## / {printf "  %-17s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
+	@awk 'BEGIN {FS = ":.*## "} /^[a-zA-Z0-9._%-]+:.*## / {name = $$1; sub("%", "<core>", name); printf "  %-22s %s\n", name, $$2}' $(MAKEFILE_LIST)
+	@echo "  (<core> is one of: $(CORES))"
 
-test: ## Run every gate (GATES above), timing each; fails if any gate failed
+# A gate must never change what git tracks: the tree's status is the same before and after.
+tree_state = { git status --porcelain=v1 --untracked-files=all; git diff; } | sha256sum
+
+test: ## Run every gate (GATES above), timing each; fails if any gate failed or changed a tracked file
 	@mkdir -p .cache; : > .cache/gates.log; passed=0; failed=0; \
 	for gate in $(GATES); do \
-		printf '\n==== gate %s\n' $$gate; start=$$(date +%s); \
-		if $(MAKE) --no-print-directory $$gate; then result=passed; passed=$$((passed + 1)); \
-		else result=FAILED; failed=$$((failed + 1)); fi; \
-		printf '==== gate %-16s %-6s in %4d s\n' $$gate $$result $$(( $$(date +%s) - start )) | tee -a .cache/gates.log; \
+		printf '\n==== gate %s\n' $$gate; start=$$(date +%s); before=$$($(tree_state)); \
+		if $(MAKE) --no-print-directory $$gate; then result=passed; else result=FAILED; fi; \
+		if [ "$$($(tree_state))" != "$$before" ]; then \
+			echo "gate $$gate changed the files git sees (git status above); gates must not"; git status --short; \
+			result=FAILED; fi; \
+		if [ $$result = passed ]; then passed=$$((passed + 1)); else failed=$$((failed + 1)); fi; \
+		printf '==== gate %-22s %-6s in %4d s\n' $$gate $$result $$(( $$(date +%s) - start )) | tee -a .cache/gates.log; \
 	done; \
 	printf '\n==== make test\n'; cat .cache/gates.log; \
 	echo "gates: $$passed passed, $$failed failed"; [ $$failed -eq 0 ]
 
 # ---- environments -------------------------------------------------------------------------
 
-define make_venv # $(1): directory, $(2): requirements file, $(3): extra requirement
-	$(PYTHON) -m venv $(1)
+# $(1): directory, $(2): requirements file, $(3): extra requirement, $(4): Python version (X.Y), or empty
+# for $(PYTHON). A missing Python fails with find_python.sh's advice on getting one.
+define make_venv
+	@python=$(PYTHON); if [ -n "$(4)" ]; then python=$$(sh tests/utils/find_python.sh $(4)) || exit 1; fi; \
+		echo "Creating $(1) with $$python ($$($$python --version 2>&1))"; \
+		$$python -m venv --clear $(1)
 	$(1)/bin/pip install -q --upgrade pip $(PIP_QUIET)
 	$(1)/bin/pip install -q -r $(2) $(3) $(PIP_QUIET)
 	touch $(1)/.installed
 endef
 
-venv: $(VENV)/.installed ## Create .venv: test requirements and ansible-core 2.19
+venv: $(VENV)/.installed ## Create .venv: test requirements and the demo's ansible-core (CORE_DEMO)
 $(VENV)/.installed: tests/requirements.txt
-	$(call make_venv,$(VENV),tests/requirements.txt,'ansible-core==$(CORE_NEW).*')
+	$(call make_venv,$(VENV),tests/requirements.txt,'ansible-core==$(CORE_DEMO).*',)
 
-venv-2.16: $(VENV_OLD)/.installed ## Create .venv-2.16: test requirements and ansible-core 2.16
-$(VENV_OLD)/.installed: tests/requirements.txt
-	$(call make_venv,$(VENV_OLD),tests/requirements.txt,'ansible-core==$(CORE_OLD).*')
+.venv-%/.installed: tests/requirements.txt
+	$(call make_venv,.venv-$*,tests/requirements.txt,'ansible-core==$*.*',$(PYTHON_VERSION_$*))
+
+venvs: $(foreach core,$(CORES),venv-$(core)) ## Create the virtualenv of every core
+venv-%: ## Create the virtualenv of one core (.venv for CORE_DEMO), e.g. make venv-2.21
+	@$(MAKE) --no-print-directory $(call venv_of,$*)/.installed
 
 tools: $(TOOLS)/.installed ## Create .venv-tools: ansible-lint, galaxy-importer, ansible-builder, antsibull-*
 $(TOOLS)/.installed: tests/requirements-tools.txt
-	$(call make_venv,$(TOOLS),tests/requirements-tools.txt,)
+	$(call make_venv,$(TOOLS),tests/requirements-tools.txt,,)
 
 sshd: ## Install openssh-server when /usr/sbin/sshd is missing (the test "device")
 	@if [ ! -x $(SSHD) ]; then \
@@ -118,62 +130,66 @@ define pytest # $(1): venv, $(2): tests
 	exit $$rc
 endef
 
-units: venv collection ## Unit tests (tests/unit) on ansible-core 2.19
-	$(call pytest,$(VENV),tests/unit)
+units: $(addprefix units-,$(CORES)) ## Unit tests (tests/unit) on every core
+units-%: venv-% collection ## Unit tests (tests/unit) on one core, e.g. make units-2.21
+	$(call pytest,$(call venv_of,$*),tests/unit)
 
-units-2.16: venv-2.16 collection ## Unit tests (tests/unit) on ansible-core 2.16
-	$(call pytest,$(VENV_OLD),tests/unit)
+integration: $(addprefix integration-,$(CORES)) ## End-to-end tests (tests/e2e) on every core
+integration-%: venv-% collection sshd ## End-to-end tests (tests/e2e: real sshd + sandbox) on one core
+	$(call pytest,$(call venv_of,$*),tests/e2e)
 
-integration: venv collection sshd ## End-to-end tests (tests/e2e: real sshd + sandbox) on ansible-core 2.19
-	$(call pytest,$(VENV),tests/e2e)
-
-integration-2.16: venv-2.16 collection sshd ## End-to-end tests on ansible-core 2.16
-	$(call pytest,$(VENV_OLD),tests/e2e)
-
-# ---- ansible-test sanity ----------------------------------------------------------------------
+# ---- ansible-test ---------------------------------------------------------------------------
 
 # ansible-test must run from inside an ansible_collections/<ns>/<name> tree: a staged copy per
 # core. The content root is set, or ansible-test walks up to the repo's .git and finds no targets.
-define sanity # $(1): venv, $(2): core
-	$(call stage,$(CURDIR)/.cache/ansible-test-$(2)/ansible_collections/community/remoteit)
-	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
-		echo "tests/sanity/ignore-*.txt: this collection has no ignore files; fix the findings"; exit 1; fi
-	@if [ -f $(GET_PIP_SOURCE) ]; then \
-		pip=$$($(1)/bin/python -c 'import ansible_test._internal.python_requirements as r, inspect, re; \
-			print(re.search(r"pip=.([0-9.]+).", inspect.getsource(r.get_venv_packages)).group(1))'); \
-		mkdir -p $(HOME)/.ansible/test/cache; \
-		cp $(GET_PIP_SOURCE) $(HOME)/.ansible/test/cache/get_pip_$${pip//./_}.py; \
-	fi
-	cd $(CURDIR)/.cache/ansible-test-$(2)/ansible_collections/community/remoteit && \
-		ANSIBLE_TEST_CONTENT_ROOT=$$PWD $(abspath $(1))/bin/ansible-test sanity --venv \
-		--python $(SANITY_PYTHON) $(SANITY_ARGS)
+# --venv bootstraps pip with a script ansible-test downloads; pip_bootstrap.py caches an offline
+# stand-in for it only where that download fails. $(1): core, $(2): ansible-test command.
+define ansible_test
+	$(call stage,$(CURDIR)/.cache/ansible-test-$(1)/ansible_collections/community/remoteit)
+	$(call venv_of,$(1))/bin/python tests/utils/pip_bootstrap.py
+	cd $(CURDIR)/.cache/ansible-test-$(1)/ansible_collections/community/remoteit && \
+		ANSIBLE_TEST_CONTENT_ROOT=$$PWD $(abspath $(call venv_of,$(1)))/bin/ansible-test $(2) --venv \
+		--python $$($(abspath $(call venv_of,$(1)))/bin/python -c 'import sys; print("%d.%d" % sys.version_info[:2])')
 endef
 
-sanity: venv ## ansible-test sanity --venv (all tests, no ignore files) on ansible-core 2.19
-	$(call sanity,$(VENV),$(CORE_NEW))
+sanity: $(addprefix sanity-,$(CORES)) ## ansible-test sanity on every core
+sanity-%: venv-% ## ansible-test sanity --venv (all tests, no ignore files) on one core
+	@if compgen -G 'tests/sanity/ignore-*.txt' >/dev/null; then \
+		echo "tests/sanity/ignore-*.txt: this collection has no ignore files; fix the findings"; exit 1; fi
+	$(call ansible_test,$*,sanity $(SANITY_ARGS))
 
-sanity-2.16: venv-2.16 ## ansible-test sanity --venv (all tests, no ignore files) on ansible-core 2.16
-	$(call sanity,$(VENV_OLD),$(CORE_OLD))
+# The oldest and the newest core: what maintainers of either run.
+units-ansible-test: venv-$(firstword $(CORES)) venv-$(lastword $(CORES)) ## ansible-test units --venv, oldest and newest core
+	$(call ansible_test,$(firstword $(CORES)),units)
+	$(call ansible_test,$(lastword $(CORES)),units)
 
 # ---- maintainer and Galaxy gates (tools venv) -------------------------------------------------
 
-lint docs changelog build galaxy ee: export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
+lint docs changelog changelog-update build galaxy ee: export PATH := $(CURDIR)/$(TOOLS)/bin:$(PATH)
 
 lint: tools collection ## ansible-lint --profile production --strict (config: .ansible-lint)
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) ansible-lint --profile production --strict --offline
 
-changelog: tools ## antsibull-changelog lint; regenerate CHANGELOG.md from changelogs/fragments
+# `generate` needs a release in changelogs/changelog.yaml; we cut none here. So CHANGELOG.md
+# previews the next release: a scratch copy releases $(VERSION) and we keep its CHANGELOG.md.
+define changelog_preview
 	antsibull-changelog lint
-	@# `generate` needs a release in changelogs/changelog.yaml; we cut none here. So CHANGELOG.md
-	@# previews the next release: a scratch copy releases $(VERSION) and we keep its CHANGELOG.md.
 	$(call stage,.cache/changelog)
 	@# The scratch copy lies inside this repo's git work tree but is ignored by it: no VCS there.
 	sed -i 's/^vcs: .*/vcs: none/' .cache/changelog/changelogs/config.yaml
 	cd .cache/changelog && if grep -qs '^  $(VERSION):' changelogs/changelog.yaml; \
 		then antsibull-changelog generate; else antsibull-changelog release --version $(VERSION); fi
+endef
+
+changelog: tools ## antsibull-changelog lint; CHANGELOG.md must match changelogs/fragments (changes nothing)
+	$(changelog_preview)
 	@if cmp -s .cache/changelog/CHANGELOG.md CHANGELOG.md; then echo "CHANGELOG.md is up to date"; \
-	else cp .cache/changelog/CHANGELOG.md CHANGELOG.md; \
-		echo "CHANGELOG.md regenerated from changelogs/fragments: commit it"; fi
+	else diff -u CHANGELOG.md .cache/changelog/CHANGELOG.md | head -n 40; \
+		echo "CHANGELOG.md does not match changelogs/fragments: run 'make changelog-update' and commit it"; exit 1; fi
+
+changelog-update: tools ## Regenerate CHANGELOG.md from changelogs/fragments (then commit it)
+	$(changelog_preview)
+	cp .cache/changelog/CHANGELOG.md CHANGELOG.md
 
 # Renders every plugin and role of the collection with ansible-doc of venv $(1); any warning fails.
 define ansible_doc_all
@@ -190,11 +206,12 @@ define ansible_doc_all
 	[ $$count -gt 0 ] && echo "ansible-doc ($$($(1)/bin/ansible --version | head -n 1)): rendered $$count plugins and roles"
 endef
 
-docs: tools venv-2.16 collection ## antsibull-docs lint, ansible-doc of every plugin, the docsite (no warnings)
+docs: tools venv-$(firstword $(CORES)) venv-$(lastword $(CORES)) collection ## antsibull-docs lint, ansible-doc of every plugin, the docsite (no warnings)
 	cd $(COLLECTION_DIR) && ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs lint-collection-docs \
 		--plugin-docs --check-extra-docs-refs --validate-collection-refs all --disallow-unknown-collection-refs .
 	$(call ansible_doc_all,$(TOOLS))
-	$(call ansible_doc_all,$(VENV_OLD))
+	$(call ansible_doc_all,$(call venv_of,$(firstword $(CORES))))
+	$(call ansible_doc_all,$(call venv_of,$(lastword $(CORES))))
 	rm -rf $(DOCSITE) && mkdir -p $(DOCSITE)
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) antsibull-docs sphinx-init --use-current --squash-hierarchy \
 		--fail-on-error --dest-dir $(DOCSITE) community.remoteit
@@ -244,8 +261,8 @@ ee: build ## ansible-builder: the built collection's EE dependencies, and a buil
 demo: venv collection sshd ## Run the demo (demo/run.py) against the local sandbox
 	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(VENV)/bin/python demo/run.py
 
-bench: venv venv-2.16 collection ## Print what each task costs in time and API calls, against baselines (bench/bench.py)
-	$(VENV)/bin/python bench/bench.py --inventory-python $(VENV_OLD)/bin/python
+bench: venv venv-$(firstword $(CORES)) collection ## Print what each task costs in time and API calls, against baselines (bench/bench.py)
+	$(VENV)/bin/python bench/bench.py --inventory-python $(call venv_of,$(firstword $(CORES)))/bin/python
 
 # What we ship is what we tested: Ansible sees only the installed tarball (the demo takes the
 # sandbox and the device harness from this repo's tests/).
@@ -265,4 +282,4 @@ clean: ## Remove caches, test output and build artefacts (keeps the virtualenvs)
 	find . -path './.venv*' -prune -o -name __pycache__ -type d -prune -exec rm -rf {} +
 
 distclean: clean ## clean, and remove the virtualenvs too
-	rm -rf $(VENV) $(VENV_OLD) $(TOOLS)
+	rm -rf $(VENV) .venv-* $(TOOLS)

@@ -17,7 +17,7 @@ import pytest
 pytest.importorskip("graphql", reason="the sandbox needs graphql-core")
 pytest.importorskip("requests")
 
-from sandbox_helpers import HTTP_TARGET_BODY, SANDBOX_DIR, Client  # noqa: E402  pylint: disable=wrong-import-position
+from .sandbox_helpers import HTTP_TARGET_BODY, SANDBOX_DIR, Client  # noqa: E402  pylint: disable=wrong-import-position
 
 if str(SANDBOX_DIR) not in sys.path:
     sys.path.insert(0, str(SANDBOX_DIR))

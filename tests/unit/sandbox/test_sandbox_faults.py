@@ -12,7 +12,7 @@ import time
 
 import pytest
 import requests
-from sandbox_helpers import TIMEOUT, Client
+from .sandbox_helpers import TIMEOUT, Client
 
 LOGIN = "{ login { id } }"
 CONNECT = 'mutation { connect(serviceId: "80:00:00:00:01:00:01:01") { id port } }'

@@ -12,7 +12,7 @@ import urllib.request
 
 import pytest
 from remoteit_sandbox import generate_world
-from sandbox_helpers import HTTP_TARGET_BODY, TIMEOUT, Client, closed_by_peer, echoes, tcp_connect, wait_for
+from .sandbox_helpers import HTTP_TARGET_BODY, TIMEOUT, Client, closed_by_peer, echoes, tcp_connect, wait_for
 
 SSH_KITCHEN = "80:00:00:00:01:00:01:01"
 WEB_KITCHEN = "80:00:00:00:01:00:01:02"

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 from remoteit_sandbox import WorldError, generate_world, load_world
-from sandbox_helpers import Client
+from .sandbox_helpers import Client
 
 DEVICES = "query($from: Int, $size: Int, $name: String, $state: String, $application: [Int!], $after: ID) { login { devices(" \
     "from: $from, size: $size, name: $name, state: $state, application: $application, after: $after) { total hasMore last items { id name } } } }"

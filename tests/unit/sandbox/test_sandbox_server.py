@@ -20,7 +20,7 @@ import pytest
 import requests
 from remoteit_sandbox import Sandbox
 from remoteit_sandbox.world import DEMO_KEY_ID, DEMO_SECRET
-from sandbox_helpers import SANDBOX_DIR, TIMEOUT, Client
+from .sandbox_helpers import SANDBOX_DIR, TIMEOUT, Client
 
 
 def run_cli(*arguments):

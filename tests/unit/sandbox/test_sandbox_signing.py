@@ -16,11 +16,11 @@ from email.utils import formatdate
 import pytest
 import requests
 from remoteit_sandbox.signing import AuthError, signature, signing_string, verify
-from sandbox_helpers import FIVE_HEADERS, FOUR_HEADERS, TIMEOUT, Client, signed_headers
+from .sandbox_helpers import FIVE_HEADERS, FOUR_HEADERS, TIMEOUT, Client, signed_headers
 
 LOGIN = {"query": "{ login { id } }"}
 
-# The known-answer vector of ../shared/remoteit-api/README.md
+# The known-answer vector remote.it's signing recipe gives for a fake key (Python's hmac and openssl agree)
 KAT_KEY_ID = "AKTEST"
 KAT_SECRET = "c2VjcmV0LWtleS1ieXRlcw=="
 KAT_DATE = "Thu, 01 Jan 2026 00:00:00 GMT"

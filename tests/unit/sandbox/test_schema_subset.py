@@ -16,7 +16,7 @@ from graphql import (GraphQLEnumType, GraphQLInputObjectType, GraphQLObjectType,
 
 REPO_ROOT = Path(__file__).resolve().parents[3]
 SUBSET = REPO_ROOT / "tests" / "sandbox" / "remoteit_sandbox" / "schema.graphql"
-PRODUCTION_CANDIDATES = (REPO_ROOT.parent / "shared" / "remoteit-api" / "schema.graphql", Path("/work/shared/remoteit-api/schema.graphql"))
+PRODUCTION = REPO_ROOT / "tests" / "unit" / "data" / "production-schema.graphql"
 
 
 def _load(path):
@@ -25,10 +25,7 @@ def _load(path):
 
 @pytest.fixture(scope="module")
 def schemas():
-    production = next((path for path in PRODUCTION_CANDIDATES if path.is_file()), None)
-    if production is None:
-        pytest.skip("the production schema (../shared/remoteit-api/schema.graphql) is not available here")
-    return _load(SUBSET), _load(production)
+    return _load(SUBSET), _load(PRODUCTION)
 
 
 def _named_types(schema):
