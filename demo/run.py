@@ -4,7 +4,8 @@
 """`make demo`: a device behind "NAT", the remote.it sandbox in front of it, and a playbook through both.
 
 The device is a real OpenSSH server on loopback whose address the inventory never names; the
-sandbox speaks the remote.it API and opens real TCP proxies to it. Nothing leaves this machine.
+sandbox speaks the remote.it API and opens real TCP proxies to it. Nothing leaves this machine,
+and nothing stays: the demo's files live in a temporary directory it removes when it ends.
 """
 
 import json
@@ -29,7 +30,17 @@ def say(text):
 
 
 def main():
-    workdir = tempfile.mkdtemp(prefix="remoteit-demo-")
+    # Removed however the demo ends (failure and Ctrl-C included); the device and the sandbox
+    # remove their own files when they stop.
+    with tempfile.TemporaryDirectory(prefix="remoteit-demo-") as workdir:
+        say("The demo's files (inventory, connections file, what the playbook writes on the device) go to "
+            "%s, which is removed when the demo ends." % workdir)
+        returncode = demo(workdir)
+    say("Removed %s; the device and the sandbox are stopped." % workdir)
+    return returncode
+
+
+def demo(workdir):
     with SshDevice() as device:
         say("The device: an OpenSSH server on 127.0.0.1:%d. It plays %s, Raspberry Pis behind NAT: the "
             "inventory names them but gives no address, so the only way in is a remote.it proxy."

@@ -6,13 +6,18 @@ Python API::
         device.port, device.user, device.private_key
         device.ansible_ssh_args()   # inventory vars for Ansible
 
-CLI (for humans)::
+CLI (for humans, and the sandbox guide)::
 
-    python tests/utils/device.py    # prints one JSON line, runs until SIGTERM/Ctrl-C
+    python3 tests/utils/device.py [--workdir DIR] [--port N] [--ready-file FILE]
+
+It prints one JSON line once sshd accepts connections (``host``, ``port``, ``pid`` of this
+helper, ``user``, ``private_key``, ...; also written to --ready-file, atomically) and runs until
+SIGTERM, SIGINT or SIGHUP, then stops sshd and removes its directory.
 
 Standard library only, so the CLI works without the virtual environment.
 """
 
+import argparse
 import json
 import os
 import pwd
@@ -53,21 +58,23 @@ def _device_python():
     return os.path.join(sys.base_prefix, "bin", "python3")
 
 
-def _child_pids(pid):
-    """Pids whose parent is ``pid`` (sshd's per-connection children, which call setsid)."""
-    children = []
+def processes():
+    """(pid, state, ppid, process group) of every process now running, from /proc."""
     for entry in os.listdir("/proc"):
         if not entry.isdigit():
             continue
         try:
             with open("/proc/%s/stat" % entry) as stat:
-                # The field after "(comm)" is the state, then the ppid.
-                ppid = int(stat.read().rsplit(")", 1)[1].split()[1])
+                # The fields after "(comm)" are the state, the ppid and the process group.
+                state, ppid, pgrp = stat.read().rsplit(")", 1)[1].split()[:3]
         except (OSError, IndexError, ValueError):
             continue
-        if ppid == pid:
-            children.append(int(entry))
-    return children
+        yield int(entry), state, int(ppid), int(pgrp)
+
+
+def _child_pids(pid):
+    """Pids whose parent is ``pid`` (sshd's per-connection children, which call setsid)."""
+    return [child for child, _state, ppid, _pgrp in processes() if ppid == pid]
 
 
 class SshDevice:
@@ -75,8 +82,10 @@ class SshDevice:
 
     host = "127.0.0.1"
 
-    def __init__(self, port=None, start_timeout=10.0, sshd=SSHD):
+    def __init__(self, port=None, start_timeout=10.0, sshd=SSHD, workdir=None):
         self.requested_port = port
+        # Where keys, config and log go; None: a new temporary directory. Removed by stop().
+        self.requested_workdir = workdir
         self.start_timeout = start_timeout
         self.sshd = sshd
         self.port = None
@@ -103,8 +112,8 @@ class SshDevice:
             return self
         if not os.path.exists(self.sshd):
             raise RuntimeError("%s not found: install openssh-server (make sshd)" % self.sshd)
-        self.workdir = tempfile.mkdtemp(prefix="remoteit-device-")
         try:
+            self.workdir = self._make_workdir()
             self._make_keys()
             if os.geteuid() == 0:
                 # sshd refuses to start as root without its privilege separation dir.
@@ -146,6 +155,16 @@ class SshDevice:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
 
+    def _make_workdir(self):
+        if self.requested_workdir is None:
+            return tempfile.mkdtemp(prefix="remoteit-device-")
+        workdir = os.path.abspath(self.requested_workdir)
+        # stop() removes the directory: never take one that holds anything else.
+        os.makedirs(workdir, mode=0o700, exist_ok=True)
+        if os.listdir(workdir):
+            raise RuntimeError("%s is not empty: give the device a directory of its own" % workdir)
+        return workdir
+
     # -- information -------------------------------------------------------
 
     def ansible_ssh_args(self):
@@ -166,7 +185,7 @@ class SshDevice:
             "private_key": self.private_key,
             "python_interpreter": self.python_interpreter,
             "workdir": self.workdir,
-            "pid": self.process.pid if self.process else None,
+            "sshd_pid": self.process.pid if self.process else None,
         }
         data["ansible"] = dict(self.ansible_ssh_args(), ansible_host=self.host, ansible_port=self.port)
         return data
@@ -235,13 +254,47 @@ class SshDevice:
         return False
 
 
-def main():
+def _write_atomically(path, text):
+    """Whoever polls for the ready file never reads it half written."""
+    partial = path + ".partial"
+    with open(partial, "w") as handle:
+        handle.write(text)
+    os.replace(partial, path)
+
+
+def parse_args(argv=None):
+    parser = argparse.ArgumentParser(
+        prog="python3 tests/utils/device.py",
+        description="Run a real OpenSSH server on 127.0.0.1 that plays a device behind NAT, "
+                    "until SIGTERM or Ctrl-C. Only the user who runs it can log in, with the key it makes.")
+    parser.add_argument("--port", type=int, help="port to listen on (default: a free one)")
+    parser.add_argument("--workdir", metavar="DIR",
+                        help="keep the keys (DIR/id_ed25519 logs in), config and log in DIR, which must be "
+                             "missing or empty and is removed on exit (default: a temporary directory)")
+    parser.add_argument("--ready-file", metavar="FILE",
+                        help="also write the JSON line to FILE once the device accepts connections")
+    return parser.parse_args(argv)
+
+
+def main(argv=None):
+    args = parse_args(argv)
     stop = threading.Event()
     for signum in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP):
         signal.signal(signum, lambda *_: stop.set())
-    with SshDevice() as device:
-        print(json.dumps(device.info()), flush=True)
+    try:
+        device = SshDevice(port=args.port, workdir=args.workdir).start()
+    except (RuntimeError, OSError, subprocess.CalledProcessError) as exc:
+        print("device.py: %s" % exc, file=sys.stderr)
+        return 1
+    try:
+        # host, port and pid first: what a reader needs, and what the sandbox guide shows.
+        line = json.dumps({"host": device.host, "port": device.port, "pid": os.getpid(), **device.info()})
+        if args.ready_file:
+            _write_atomically(args.ready_file, line + "\n")
+        print(line, flush=True)
         stop.wait()
+    finally:
+        device.stop()
     return 0
 
 
