@@ -78,7 +78,7 @@ test: ## Run every gate (GATES above), timing each; fails if any gate failed or 
 define make_venv
 	@python=$(PYTHON); if [ -n "$(4)" ]; then python=$$(sh tests/utils/find_python.sh $(4)) || exit 1; fi; \
 		echo "Creating $(1) with $$python ($$($$python --version 2>&1))"; \
-		$$python -m venv --clear $(1)
+		$$python -m venv $(1)
 	$(1)/bin/pip install -q --upgrade pip $(PIP_QUIET)
 	$(1)/bin/pip install -q -r $(2) $(3) $(PIP_QUIET)
 	touch $(1)/.installed
@@ -191,14 +191,17 @@ changelog-update: tools ## Regenerate CHANGELOG.md from changelogs/fragments (th
 	$(changelog_preview)
 	cp .cache/changelog/CHANGELOG.md CHANGELOG.md
 
-# Renders every plugin and role of the collection with ansible-doc of venv $(1); any warning fails.
+# Renders every plugin and role of the collection with ansible-doc of venv $(1); any warning fails,
+# but one about ansible-core's own internal collection, which ansible-doc -t role of 2.20+ prints.
+CORE_DOC_NOISE := ansible/_protomatter' does not have a MANIFEST.json
 define ansible_doc_all
 	@export ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS); count=0; err=$$(mktemp); \
 	for type in module lookup inventory filter test callback connection become cache role; do \
 		names=$$($(1)/bin/ansible-doc -t $$type -l community.remoteit --json | \
 			$(1)/bin/python -c 'import json, sys; print(" ".join(json.load(sys.stdin)))') || exit 1; \
 		for name in $$names; do \
-			if ! $(1)/bin/ansible-doc -t $$type $$name > /dev/null 2> $$err || [ -s $$err ]; then \
+			if ! $(1)/bin/ansible-doc -t $$type $$name > /dev/null 2> $$err \
+					|| grep -vF "$(CORE_DOC_NOISE)" $$err | grep -q .; then \
 				echo "ansible-doc -t $$type $$name failed or warned:"; cat $$err; exit 1; fi; \
 			count=$$((count + 1)); \
 		done; \

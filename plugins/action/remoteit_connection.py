@@ -13,7 +13,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     RemoteitAction,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, normalize_service_id
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     ProxyManager,
     normalize_host_ip,
@@ -49,7 +49,7 @@ class ActionModule(RemoteitAction):
         if host_ip is None and params["state"] == "present":
             host_ip = "latching"
         host_ip = None if host_ip is None else normalize_host_ip(host_ip)
-        manager = ProxyManager(build_client(params), build_store(params))
+        manager = ProxyManager(self.remoteit_client(params, warnings), build_store(params))
         if params["state"] == "present":
             warnings.extend(filter(None, [public_warning(host_ip)]))
             return self._present(manager, params, host_ip)

@@ -12,7 +12,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     TARGET_RULES,
     RemoteitAction,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client, build_store
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     ProxyManager,
     is_expired,
@@ -26,7 +26,7 @@ class ActionModule(RemoteitAction):
     validation_rules = TARGET_RULES
 
     def execute(self, params, warnings):
-        manager = ProxyManager(build_client(params), build_store(params))
+        manager = ProxyManager(self.remoteit_client(params, warnings), build_store(params))
         records = manager.select(params["service_id"], params["device"], params["service"])
         alive_ids = {record["id"] for record in manager.alive(records)} if records else set()
         connections = []

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._action import RemoteitAction
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_client
 
 
 class ActionModule(RemoteitAction):
@@ -22,7 +21,7 @@ class ActionModule(RemoteitAction):
     }
 
     def execute(self, params, warnings):
-        client = build_client(params)
+        client = self.remoteit_client(params, warnings)
         application = _application_id(client, params["application"]) if params["application"] else None
         name_filter = params["name"] or params["name_contains"]
         devices = []

@@ -31,18 +31,23 @@ options:
   credentials_file:
     description:
       - The remote.it credentials file, an INI file with C(R3_ACCESS_KEY_ID) and C(R3_SECRET_ACCESS_KEY) per profile.
+        Values may be quoted (C(R3_SECRET_ACCESS_KEY="...")), as the remote.it CLI accepts.
+      - A file that other users can read earns a warning; C(chmod 600) it.
       - If not set, the environment variable E(REMOTEIT_CREDENTIALS_FILE) is used.
     type: path
     default: ~/.remoteit/credentials
   api_url:
     description:
       - The remote.it GraphQL endpoint. Point it at the bundled sandbox to test playbooks without an account.
+      - The full URL, C(http://) or C(https://) and the path C(/graphql/v1); a trailing C(/) is ignored.
       - If not set, the environment variable E(REMOTEIT_API_URL) is used.
     type: str
     default: https://api.remote.it/graphql/v1
   validate_certs:
     description:
       - Whether to verify the API's TLS certificate. Set E(REQUESTS_CA_BUNDLE) to trust a private CA instead of disabling it.
+      - Only a certificate that fails verification is helped by this; a server that does not speak TLS needs an
+        C(http://) O(api_url).
       - If not set, the environment variable E(REMOTEIT_VALIDATE_CERTS) is used.
     type: bool
     default: true
@@ -86,6 +91,7 @@ options:
   device:
     description:
       - The device, by name (matched exactly, case-insensitively) or by device id.
+      - The device alone, unlike the lookup's V(DEVICE/SERVICE) terms; the service goes in O(service).
       - A name that matches no device, or several, is an error that lists the candidates.
     type: str
   service:

@@ -13,6 +13,8 @@ description:
   - Makes one host per remote.it device, named after the device (characters other than letters, digits, C(.),
     C(_) and C(-) become C(_)), with host variables prefixed C(remoteit_), in the groups C(remoteit_active)
     and C(remoteit_inactive).
+  - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable.
+    Target the group C(remoteit_active), or set O(include_inactive=false).
   - With O(connect_service), every active device that has that service gets a proxy, reusing a live recorded one
     or opening a new one, and C(ansible_host)/C(ansible_port) point at it, so plays reach devices behind NAT
     directly.
@@ -24,6 +26,12 @@ options:
     type: str
     required: true
     choices: [community.remoteit.remoteit]
+  include_inactive:
+    description:
+      - Whether inactive (offline) devices become hosts, in the group C(remoteit_inactive).
+      - V(false) leaves them out of the inventory entirely, so C(all) holds only the devices remote.it can reach now.
+    type: bool
+    default: true
   connect_service:
     description:
       - The name of a service, such as V(ssh), to open proxies to (compared case-insensitively).
@@ -59,7 +67,15 @@ author:
 """
 
 EXAMPLES = r"""
-# devices.remoteit.yml: every device, SSH through a proxy, grouped by the services they have.
+# devices.remoteit.yml: every device; play only on those remote.it can reach now, as in
+#   ansible remoteit_active -i devices.remoteit.yml -m ansible.builtin.ping
+plugin: community.remoteit.remoteit
+---
+# online.remoteit.yml: only the active devices, so that `ansible all -m ansible.builtin.ping` reaches every host.
+plugin: community.remoteit.remoteit
+include_inactive: false
+---
+# fleet.remoteit.yml: every device, SSH through a proxy, grouped by the services they have.
 plugin: community.remoteit.remoteit
 connect_service: ssh
 compose:
@@ -106,6 +122,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     build_client,
     build_store,
     plugin_options,
+    plugin_sources,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     ProxyManager,
@@ -128,17 +145,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
-        self._read_config_data(path)
+        config = self._read_config_data(path)
         options = plugin_options(self)
         cache_key = self.get_cache_key(path)
         use_cache = self.get_option("cache") and cache
         devices = _from_cache(self._cache.get(cache_key)) if use_cache else None
         try:
-            client = build_client(options)
+            client = build_client(options, plugin_sources(self, "the inventory file %s" % path, self._vars, config),
+                                  display.warning)
             if devices is None:
                 devices = list(client.iter_devices())
                 if self.get_option("cache"):
                     self._cache[cache_key] = _for_cache(devices)
+            if not self.get_option("include_inactive"):
+                devices = [device for device in devices if device["state"] == "active"]
             connections = self._connect(client, build_store(options), devices)
         except RemoteitError as exc:
             raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None

@@ -90,9 +90,11 @@ from ansible.utils.display import Display
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
+    CONNECTION_OPTIONS,
     build_client,
     build_store,
     plugin_options,
+    plugin_sources,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     CONFIRMATION_TTL,
@@ -111,6 +113,7 @@ _CACHE = {}
 class LookupModule(LookupBase):
 
     def run(self, terms, variables=None, **kwargs):
+        variables = self._option_variables(variables)
         self.set_options(var_options=variables, direct=kwargs)
         options = plugin_options(self)
         on_missing = self.get_option("on_missing")
@@ -124,7 +127,7 @@ class LookupModule(LookupBase):
                 if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
                     results.append(cached[1])
                     continue
-                manager = manager or ProxyManager(build_client(options), store)
+                manager = manager or ProxyManager(self._client(options, variables, kwargs), store)
                 connection = self._live_connection(manager, term)
                 if connection is None:
                     message = ("no live remote.it connection is recorded for %r in %s; open one first with the "
@@ -139,6 +142,19 @@ class LookupModule(LookupBase):
         except RemoteitError as exc:
             raise AnsibleLookupError("community.remoteit.remoteit_connection lookup: %s" % exc) from None
         return results
+
+    def _option_variables(self, variables):
+        """The variables the options read (doc_fragments/api.py VARS: remoteit_<option>), templated.
+
+        Ansible hands a lookup its variables as written, so remoteit_secret_access_key: "{{ vault_secret }}"
+        would otherwise reach remote.it as that very text.
+        """
+        names = {"remoteit_" + name for name in CONNECTION_OPTIONS}
+        return {name: self._templar.template(value) for name, value in (variables or {}).items() if name in names}
+
+    def _client(self, options, variables, keywords):
+        sources = plugin_sources(self, "the lookup's keywords", variables, keywords)
+        return build_client(options, sources, display.warning)
 
     @staticmethod
     def _live_connection(manager, term):

@@ -217,8 +217,10 @@ error:
   contains:
     kind:
       description:
-        - One of V(invalid_input), V(credentials), V(auth), V(throttled), V(network), V(tls), V(response),
+        - One of V(invalid_input), V(credentials), V(auth), V(throttled), V(network), V(tls), V(endpoint), V(response),
           V(not_found), V(ambiguous), V(offline), V(api), V(timeout), V(connections_file), V(dependency).
+        - V(endpoint) means O(api_url) does not lead to remote.it's API (HTTP 404); V(not_found) means the API
+          found no such device, service or organisation.
       type: str
       sample: offline
     status:

@@ -16,7 +16,12 @@ from ansible.module_utils.basic import env_fallback
 from ansible.plugins.action import ActionBase
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS, SECRET_OPTIONS
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
+    CONNECTION_OPTIONS,
+    SECRET_OPTIONS,
+    build_client,
+    module_sources,
+)
 
 # The controller loads action plugins before it forks a worker per task, so importing requests here
 # is paid once per run; imported on first use instead, it would cost every task 0.1 s.
@@ -64,7 +69,8 @@ class RemoteitAction(ActionBase):
             validation, _args = self.validate_argument_spec(
                 argument_spec=dict(_connection_argument_spec(), **self.argument_spec), **self.validation_rules)
         except AnsibleActionFail as exc:  # ansible-core < 2.19 leaves reporting it to the action
-            result.update(failed=True, msg=exc.result["msg"])
+            # 2.21 no longer copies the message into exc.result; every core has it as exc.message.
+            result.update(failed=True, msg=exc.message)
             return result
         params = validation.validated_parameters
         warnings = []
@@ -83,6 +89,10 @@ class RemoteitAction(ActionBase):
     @property
     def diff_mode(self):
         return bool(self._task.diff)
+
+    def remoteit_client(self, params, warnings):
+        """The API client for the task, knowing whether its key pair came from the task or the environment."""
+        return build_client(params, module_sources(self._task.args), warnings.append)
 
     def execute(self, params, warnings):
         """Do the task's work; return the result dict. `warnings` collects messages for the user."""

@@ -21,13 +21,20 @@ import re
 import time
 from urllib.parse import urlsplit
 
-DEFAULT_API_URL = "https://api.remote.it/graphql/v1"
+GRAPHQL_PATH = "/graphql/v1"
+DEFAULT_API_URL = "https://api.remote.it" + GRAPHQL_PATH
 PAGE_SIZE = 1000  # the API's maximum page size
 RETRY_STATUSES = frozenset((429, 502, 503, 504))
 MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 120.0
 
 SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}$")
+
+# OpenSSL's reason, as in "[SSL: WRONG_VERSION_NUMBER] wrong version number", for a TLS failure.
+OPENSSL_REASON_RE = re.compile(r"\[SSL: ([A-Z0-9_]+)\]")
+# Reasons OpenSSL gives when what answered the TLS handshake was not TLS, such as a plain-HTTP server.
+NOT_TLS_REASONS = frozenset(("WRONG_VERSION_NUMBER", "RECORD_LAYER_FAILURE", "PACKET_LENGTH_TOO_LONG",
+                             "UNKNOWN_PROTOCOL"))
 
 SIGNED_HEADERS = ("(request-target)", "host", "date", "content-type", "content-length")
 
@@ -79,6 +86,18 @@ def normalize_service_id(value):
             kind="invalid_input",
         )
     return value.upper()
+
+
+def normalize_api_url(url):
+    """The api_url to send requests to, checked before the first one: an http(s) URL without a trailing slash.
+
+    remote.it's endpoint has no trailing slash, so one (a common slip) is dropped instead of earning a 404.
+    """
+    parts = urlsplit(url if isinstance(url, str) else "")
+    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        raise RemoteitError("api_url %s is not an http:// or https:// URL: give the full URL of the API, such as %s"
+                            % (shown(url), DEFAULT_API_URL), kind="invalid_input")
+    return url.rstrip("/")
 
 
 def sign_request(key_id, secret, method, url, body, date):
@@ -163,10 +182,12 @@ def _import_requests():
 class RemoteitClient:
     """A signed GraphQL session with remote.it, retrying what is safe to retry."""
 
-    def __init__(self, key_id, secret, api_url=DEFAULT_API_URL, validate_certs=True, request_timeout=30,
+    def __init__(self, key_id, secret, key_origin, api_url=DEFAULT_API_URL, validate_certs=True, request_timeout=30,
                  retries=3, account_id=None, sleep=time.sleep):
+        """key_origin says in words where the key pair came from (see _credentials.Credentials), for when it is rejected."""
         self.key_id = key_id
         self._secret = secret
+        self.key_origin = key_origin
         self.api_url = api_url
         self.validate_certs = validate_certs
         self.request_timeout = request_timeout
@@ -219,9 +240,7 @@ class RemoteitClient:
             response = self._session.post(self.api_url, data=body, headers=headers,
                                           timeout=self.request_timeout, verify=self.validate_certs)
         except requests.exceptions.SSLError as exc:
-            return None, _Failure("TLS verification of %s failed (%s); set validate_certs to false, or point "
-                                  "REQUESTS_CA_BUNDLE at the CA that signed it" % (self.api_url, _reason(exc)),
-                                  sent=False, kind="tls")
+            return None, _Failure(self._tls_failure(_reason(exc)), sent=False, kind="tls")
         except requests.exceptions.ConnectTimeout:
             return None, _Failure("timed out connecting to %s" % self.api_url, sent=False)
         except requests.exceptions.ReadTimeout:
@@ -233,6 +252,18 @@ class RemoteitClient:
         except requests.exceptions.RequestException as exc:
             return None, _Failure("request to %s failed: %s" % (self.api_url, _reason(exc)), sent=True)
         return response, None
+
+    def _tls_failure(self, reason):
+        """What went wrong in the TLS handshake; only a certificate that failed verification earns advice on trust."""
+        found = OPENSSL_REASON_RE.search(reason)
+        code = found.group(1) if found else None
+        if code in NOT_TLS_REASONS:
+            return "the server at %s does not speak TLS (use http:// if that is intended)" % self.api_url
+        if code == "CERTIFICATE_VERIFY_FAILED":
+            return ("the TLS certificate of %s could not be verified (%s). If a private CA signed it, point the "
+                    "environment variable REQUESTS_CA_BUNDLE at that CA's certificate; only for a test server you "
+                    "trust, set validate_certs to false instead" % (self.api_url, reason))
+        return "the TLS handshake with %s failed (%s)" % (self.api_url, reason)
 
     def pause(self, attempt, response=None):
         """Wait before retry number attempt + 1: as long as Retry-After asks, else exponential with jitter."""
@@ -249,22 +280,26 @@ class RemoteitClient:
         status = response.status_code
         if status in (401, 403):
             raise RemoteitError(
-                "remote.it rejected the request signature for access key id %r (HTTP %d). Check the access "
-                "key id and secret (R3_ACCESS_KEY_ID/R3_SECRET_ACCESS_KEY, or the credentials file profile), "
-                "and this machine's clock: signatures carry the time, so clock skew of a few minutes also "
-                "fails." % (self.key_id, status), kind="auth", status=status)
+                "remote.it rejected the request signature for access key id %r (HTTP %d): %s. Check that key pair "
+                "there, and this machine's clock: signatures carry the time, so clock skew of a few minutes also "
+                "fails." % (self.key_id, status, self.key_origin), kind="auth", status=status)
         if status == 429:
             raise RemoteitError("remote.it is throttling requests (HTTP 429)%s; try again later or lower forks"
                                 % self._attempts(retries_done), kind="throttled", status=status)
+        if status == 404:
+            raise RemoteitError("there is no remote.it API at %s (HTTP 404 Not Found): api_url must be the full URL of "
+                                "the GraphQL endpoint, whose path is %s, such as %s"
+                                % (self.api_url, GRAPHQL_PATH, DEFAULT_API_URL), kind="endpoint", status=status)
         try:
             payload = response.json()
         except ValueError:
             payload = None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if status >= 400:
+            # Only the API's own GraphQL errors say what failed; another body (a proxy's page) is no evidence.
             detail = _graphql_messages(errors) if errors else _excerpt(response.text)
             raise RemoteitError("remote.it answered HTTP %d%s: %s" % (status, self._attempts(retries_done), detail),
-                                kind=_error_kind(detail), status=status)
+                                kind=_error_kind(detail) if errors else "api", status=status)
         if not isinstance(payload, dict):
             raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
                                 % (status, _excerpt(response.text)), kind="response", status=status)
@@ -360,7 +395,11 @@ class RemoteitClient:
         return connection
 
     def disconnect(self, connection_id, service_id=None):
-        """Close a connection; False when remote.it says it was already gone."""
+        """Close a connection; False when remote.it says it was already gone.
+
+        Only remote.it's own answer counts as gone (false, or a GraphQL "not found" error); an HTTP 404
+        means api_url is wrong, not that the connection is.
+        """
         try:
             data = self.graphql(
                 "mutation RemoteitDisconnect($connectionId: String!, $serviceId: String) "

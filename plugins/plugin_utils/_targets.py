@@ -60,7 +60,16 @@ def find_device(client, device):
         listing = "devices whose name contains it: %s" % _names(item["name"] for item in candidates)
     else:
         listing = "your devices: %s" % (_names(item["name"] for item in client.iter_devices()) or "none")
-    raise RemoteitError("no device named %s; %s" % (shown(device), listing), kind="not_found")
+    raise RemoteitError("no device named %s; %s%s" % (shown(device), listing, _slash_hint(device)), kind="not_found")
+
+
+def _slash_hint(device):
+    """DEVICE/SERVICE is the lookup's syntax; a module given it as its device needs the two options instead."""
+    name, slash, service = device.rpartition("/")
+    if not (slash and name and service):
+        return ""
+    return (". DEVICE/SERVICE is the lookup's syntax: the modules take the service as an option of its own "
+            "(use device: %s and service: %s)" % (name, service))
 
 
 def _pick_service(device, service):

@@ -45,6 +45,13 @@ def plain(value):
     return value["__ansible_unsafe"] if isinstance(value, dict) and "__ansible_unsafe" in value else value
 
 
+def close_recorded(run_ansible, ansible_env, tmp_path):
+    """Close every connection the inventory recorded, as a user would with the module."""
+    for record in json.loads((tmp_path / "connections.json").read_text())["connections"]:
+        run_ansible("localhost", "-m", "community.remoteit.remoteit_connection",
+                    "-a", "connection_id=%s state=absent" % record["id"], env=ansible_env)
+
+
 def device_list_calls(sandbox):
     """Requests that page through devices (the sessions query has no paging variables)."""
     return [entry for entry in sandbox.requests() if "size" in (entry.get("variables") or {})]
@@ -73,10 +80,7 @@ def test_connect_service_reaches_every_active_device_through_proxies(
     again = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
     assert again.stdout.count("SUCCESS") == 4
     assert len(clean_sandbox.proxies()) == 4, "the second run reuses the recorded proxies"
-    records = json.loads((tmp_path / "connections.json").read_text())["connections"]
-    for record in records:
-        run_ansible("localhost", "-m", "community.remoteit.remoteit_connection",
-                    "-a", "connection_id=%s state=absent" % record["id"], env=ansible_env)
+    close_recorded(run_ansible, ansible_env, tmp_path)
     assert clean_sandbox.proxies() == []
 
 
@@ -134,3 +138,28 @@ def test_wrong_credentials_fail_the_inventory_clearly(inventory_list, inventory_
     assert result.returncode != 0
     assert "rejected the request signature" in output and "clock" in output
     assert "d3Jvbmctc2VjcmV0LWtleQ==" not in output
+
+
+def test_include_inactive_false_lets_a_play_over_all_reach_every_host(
+        run_ansible, inventory_file, inventory_list, ansible_env, clean_sandbox, tmp_path):
+    path = inventory_file(connect_service="ssh", include_inactive=False)
+    assert "gateway-01" not in inventory_list(path)["_meta"]["hostvars"]
+    result = run_ansible("all", "-m", "ansible.builtin.ping", "-i", path, check=False, env=ansible_env)
+    close_recorded(run_ansible, ansible_env, tmp_path)
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stdout.count("SUCCESS") == 4 and "UNREACHABLE" not in result.stdout
+    assert clean_sandbox.proxies() == []
+
+
+def test_missing_credentials_name_the_places_the_inventory_reads(inventory_list, inventory_file, ansible_env):
+    env = {"R3_ACCESS_KEY_ID": "", "R3_SECRET_ACCESS_KEY": "", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
+    path = inventory_file()
+    result = inventory_list(path, check=False, env=env)
+    # ansible-core 2.16 wraps the warning that holds it to the terminal's width, even inside a path.
+    output = "".join((result.stdout + result.stderr).split())
+    assert result.returncode != 0
+    assert "".join((
+        "Looked in: the inventory file %s (access_key_id, secret_access_key), the environment (R3_ACCESS_KEY_ID, "
+        "R3_SECRET_ACCESS_KEY), the [remoteit] section of ansible.cfg (access_key_id, secret_access_key) and the "
+        "credentials file %s (no such file)" % (path, ansible_env["REMOTEIT_CREDENTIALS_FILE"])).split()) in output
+    assert "taskoptions" not in output and "remoteit_access_key_id" not in output

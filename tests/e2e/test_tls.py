@@ -54,9 +54,21 @@ def list_devices(run_ansible, ansible_env, https_sandbox):
 def test_an_untrusted_certificate_is_refused_clearly(list_devices, https_sandbox):
     returncode, output = list_devices()
     assert returncode != 0
-    assert "TLS verification of %s failed" % https_sandbox.url in output
-    assert "validate_certs" in output and "Traceback" not in output
+    assert "the TLS certificate of %s could not be verified" % https_sandbox.url in output
+    assert "certificate verify failed" in output and "Traceback" not in output
+    assert ("If a private CA signed it, point the environment variable REQUESTS_CA_BUNDLE at that CA's certificate; "
+            "only for a test server you trust, set validate_certs to false instead") in output
     assert https_sandbox.requests() == []
+
+
+def test_https_to_a_plain_http_server_says_it_does_not_speak_tls(run_ansible, ansible_env, clean_sandbox):
+    url = clean_sandbox.url.replace("http://", "https://", 1)
+    result = run_ansible("localhost", "-m", MODULE, "-a", "name=pi-garage", check=False,
+                         env=dict(ansible_env, REMOTEIT_API_URL=url))
+    output = result.stdout + result.stderr
+    assert result.returncode != 0
+    assert '"msg": "the server at %s does not speak TLS (use http:// if that is intended)"' % url in output
+    assert "validate_certs" not in output and "Traceback" not in output
 
 
 @pytest.mark.parametrize("how", ["validate_certs", "environment", "ca_bundle"])

@@ -5,21 +5,27 @@
 
 from __future__ import annotations
 
+import http.server
 import json
+import ssl
 import sys
+import threading
 
 import pytest
 import requests
+import urllib3
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitClient,
     RemoteitError,
+    normalize_api_url,
     retry_after_seconds,
     sign_request,
 )
 
 SECRET = "c2VjcmV0LWtleS1ieXRlcw=="
+ORIGIN = "the access key id and secret came from the task options (access_key_id, secret_access_key)"
 
 
 class FakeResponse:
@@ -51,8 +57,8 @@ def make_client(*answers, **kwargs):
     """A client over a FakeSession; the session also records the backoff sleeps."""
     session = FakeSession(*answers)
     session.sleeps = []
-    client = RemoteitClient("AKTEST", SECRET, api_url="https://api.remote.it/graphql/v1",
-                            sleep=session.sleeps.append, **kwargs)
+    kwargs.setdefault("api_url", "https://api.remote.it/graphql/v1")
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=session.sleeps.append, **kwargs)
     client._session = session
     return client
 
@@ -250,8 +256,119 @@ def test_retry_after_accepts_seconds_and_http_dates():
 
 
 def test_missing_requests_is_reported_when_a_request_is_first_needed(monkeypatch):
-    client = RemoteitClient("AKTEST", SECRET)  # building a client, as a cached inventory does, needs no requests
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN)  # building a client, as a cached inventory does, needs no requests
     monkeypatch.setitem(sys.modules, "requests", None)
     with pytest.raises(RemoteitError, match="'requests' is required on the Ansible controller") as caught:
         client.graphql("{ login { id } }")
     assert caught.value.kind == "dependency"
+
+
+def ssl_failure(reason):
+    """requests' SSLError as it wraps urllib3's, which wraps the ssl module's (the order a real failure has)."""
+    inner = urllib3.exceptions.SSLError(ssl.SSLError(1, reason))
+    return requests.exceptions.SSLError(urllib3.exceptions.MaxRetryError(None, "/graphql/v1", inner))
+
+
+@pytest.fixture
+def plain_http_server():
+    """A local server that speaks HTTP only: its URL."""
+    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield "127.0.0.1:%d" % server.server_address[1]
+    server.shutdown()
+    server.server_close()
+
+
+def test_https_to_a_plain_http_server_says_it_does_not_speak_tls(plain_http_server):
+    url = "https://%s/graphql/v1" % plain_http_server
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=3, sleep=pytest.fail)
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert str(error.value) == "the server at %s does not speak TLS (use http:// if that is intended)" % url
+    assert error.value.kind == "tls"
+
+
+@pytest.mark.parametrize("reason", ["[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
+                                    "[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)",
+                                    "[SSL: PACKET_LENGTH_TOO_LONG] packet length too long (_ssl.c:1000)"])
+def test_no_tls_is_recognised_whatever_openssl_calls_it(reason):
+    client = make_client(ssl_failure(reason))
+    with pytest.raises(RemoteitError, match="does not speak TLS") as error:
+        client.application_types()
+    assert "validate_certs" not in str(error.value)
+
+
+def test_an_unverified_certificate_points_at_the_ca_bundle_before_validate_certs():
+    client = make_client(ssl_failure("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
+                                     "self-signed certificate (_ssl.c:1006)"))
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    message = str(error.value)
+    assert message.startswith("the TLS certificate of https://api.remote.it/graphql/v1 could not be verified")
+    assert "self-signed certificate" in message
+    assert message.index("REQUESTS_CA_BUNDLE") < message.index("validate_certs")
+    assert len(client._session.posts) == 1
+
+
+def test_another_tls_failure_gives_no_advice_on_certificates():
+    client = make_client(ssl_failure("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)"))
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert str(error.value) == ("the TLS handshake with https://api.remote.it/graphql/v1 failed ([SSL: "
+                                "SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006))")
+
+
+@pytest.mark.parametrize("url", ["http://127.0.0.1:8123", "https://api.remote.it/graphql"])
+def test_http_404_names_the_url_and_the_endpoint_path(url):
+    client = make_client(FakeResponse(404, text="Not Found"), api_url=url)
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert str(error.value) == (
+        "there is no remote.it API at %s (HTTP 404 Not Found): api_url must be the full URL of the GraphQL "
+        "endpoint, whose path is /graphql/v1, such as https://api.remote.it/graphql/v1" % url)
+    assert error.value.kind == "endpoint"
+
+
+def test_disconnect_does_not_take_http_404_for_a_connection_already_gone():
+    client = make_client(FakeResponse(404, text="Not Found"))
+    with pytest.raises(RemoteitError) as error:
+        client.disconnect("c1", "80:00:00:00:01:00:00:02")
+    assert error.value.kind == "endpoint"
+
+
+def test_an_http_error_page_is_not_read_as_an_api_answer():
+    client = make_client(FakeResponse(400, text="<h1>Device not found</h1>"))
+    with pytest.raises(RemoteitError) as error:
+        client.disconnect("c1", "80:00:00:00:01:00:00:02")
+    assert error.value.kind == "api"
+
+
+@pytest.mark.parametrize("url, normalized", [
+    ("https://api.remote.it/graphql/v1/", "https://api.remote.it/graphql/v1"),
+    ("http://127.0.0.1:8123/graphql/v1", "http://127.0.0.1:8123/graphql/v1"),
+    ("HTTPS://api.remote.it/graphql/v1", "HTTPS://api.remote.it/graphql/v1"),
+])
+def test_api_url_loses_only_a_trailing_slash(url, normalized):
+    assert normalize_api_url(url) == normalized
+
+
+@pytest.mark.parametrize("url", ["api.remote.it/graphql/v1", "localhost:8123/graphql/v1", "ftp://api.remote.it/x",
+                                 "https://", "", None])
+def test_an_api_url_that_is_not_http_is_invalid_input(url):
+    with pytest.raises(RemoteitError) as error:
+        normalize_api_url(url)
+    assert error.value.kind == "invalid_input"
+    assert str(error.value) == ("api_url %r is not an http:// or https:// URL: give the full URL of the API, such as "
+                                "https://api.remote.it/graphql/v1" % (url,))
+
+
+@pytest.mark.parametrize("status", [401, 403])
+def test_rejected_credentials_say_where_the_key_pair_came_from(status):
+    client = make_client(FakeResponse(status, text="Unauthorized"))
+    with pytest.raises(RemoteitError) as error:
+        client.sessions()
+    assert str(error.value) == (
+        "remote.it rejected the request signature for access key id 'AKTEST' (HTTP %d): the access key id and "
+        "secret came from the task options (access_key_id, secret_access_key). Check that key pair there, and this "
+        "machine's clock: signatures carry the time, so clock skew of a few minutes also fails." % status)

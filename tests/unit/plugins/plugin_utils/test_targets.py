@@ -52,6 +52,10 @@ def test_the_service_may_be_omitted_when_the_device_has_one():
                                               "KIOSK-LOBBY [80:00:00:00:05:00:00:00]"]),
     ({"device": "pi-kit"}, "not_found", ["pi-kitchen", "pi-kitchen-2"]),
     ({"device": "toaster"}, "not_found", ["your devices", "gateway-01", "kiosk-lobby"]),
+    ({"device": "pi-kitchen/ssh"}, "not_found", [
+        "no device named 'pi-kitchen/ssh'; your devices: pi-kitchen, pi-kitchen-2, gateway-01, kiosk-lobby, KIOSK-LOBBY. "
+        "DEVICE/SERVICE is the lookup's syntax: the modules take the service as an option of its own "
+        "(use device: pi-kitchen and service: ssh)"]),
     ({"device": "pi-kitchen"}, "ambiguous", ["2 services", "ssh, web"]),
     ({"device": "pi-kitchen", "service": "vnc"}, "not_found", ["no service named 'vnc'", "ssh, web"]),
     ({"device": "gateway-01", "service": "ssh"}, "offline", ["offline", "inactive"]),
