@@ -21,7 +21,6 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     to_result,
     wait_for_port,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
 
 
 class ActionModule(RemoteitAction):
@@ -53,48 +52,41 @@ class ActionModule(RemoteitAction):
         if params["state"] == "present":
             warnings.extend(filter(None, [public_warning(host_ip)]))
             return self._present(manager, params, host_ip)
-        return self._absent(manager, params, host_ip)
+        return self._absent(manager, params, host_ip, warnings)
 
     def _present(self, manager, params, host_ip):
-        selection = (params["service_id"], params["device"], params["service"])
-        existing = target = None
-        if not params["force"]:
-            # A live record found by the names it carries is reused without asking remote.it which
-            # service those names mean.
-            known = manager.select(*selection, ask_api=False)
-            existing = manager.reusable(known, host_ip, params["renew_before"])
-        if existing is None:
-            target = resolve_service(manager.client, *selection)
-            if not params["force"]:
-                existing = manager.reusable(manager.recorded(target["service_id"]), host_ip, params["renew_before"])
-        result = {"changed": existing is None}
-        if existing is not None:
-            result["connection"] = to_result(existing, reused=True)
-        elif not self.check_mode:
-            result["connection"] = to_result(manager.open(target, host_ip))
+        selection = {"service_id": params["service_id"], "device": params["device"], "service": params["service"]}
+        record, reused, target = manager.ensure(selection, host_ip, params["renew_before"], force=params["force"],
+                                                check_mode=self.check_mode)
+        result = {"changed": not reused}
+        if record is not None:
+            result["connection"] = to_result(record, reused=reused)
         if self.diff_mode:
             result["diff"] = {
-                "before": to_result(existing, reused=True) if existing else {"state": "absent"},
+                "before": to_result(record, reused=True) if reused else {"state": "absent"},
                 "after": result.get("connection") or {"state": "present", "service_id": target["service_id"],
                                                       "host_ip": host_ip},
             }
-        if params["wait"] and result.get("connection") and not self.check_mode:
-            result["waited"] = wait_for_port(result["connection"], params["wait_timeout"])
+        if params["wait"] and record is not None:
+            result["waited"] = wait_for_port(record, params["wait_timeout"])
         return result
 
-    def _absent(self, manager, params, host_ip):
+    def _absent(self, manager, params, host_ip, warnings):
         if params["connection_id"]:
-            ids = [params["connection_id"]]
             service_id = normalize_service_id(params["service_id"]) if params["service_id"] else None
             before = manager.recorded(connection_id=params["connection_id"])
+            ids = [params["connection_id"]]
         else:
-            service_id = resolve_service(manager.client, params["service_id"], params["device"], params["service"],
-                                         require_online=False)["service_id"]
+            target, _records = manager.find(params["service_id"], params["device"], params["service"])
+            service_id = target["service_id"]
+            if not self.check_mode:
+                manager.settle(service_id)
             before = manager.recorded(service_id, host_ip)
             ids = [record["id"] for record in before]
             if params["all_sessions"]:
-                ids += [session["id"] for session in manager.sessions()
-                        if session["service_id"] == service_id and session["id"] not in ids]
+                ids += [session["id"] for session in manager.unrecorded_sessions(service_id)]
+            elif not before:
+                warnings.extend(_unrecorded_warning(manager, service_id))
         if self.check_mode:
             closable = {record["id"] for record in manager.alive(before)} | (set(ids) - {r["id"] for r in before})
             result = {"changed": bool(closable), "closed": sorted(closable)}
@@ -105,3 +97,13 @@ class ActionModule(RemoteitAction):
             result["diff"] = {"before": {"connections": [to_result(record) for record in before]},
                               "after": {"connections": []}}
         return result
+
+
+def _unrecorded_warning(manager, service_id):
+    """Nothing recorded to close: say so if remote.it still lists sessions of the service (one query)."""
+    unrecorded = manager.unrecorded_sessions(service_id)
+    if not unrecorded:
+        return []
+    return ["no connection to service %s is recorded in %s, but remote.it lists %d live session(s) of it that were "
+            "not recorded here (the connections file was lost, or another controller or the remote.it app opened "
+            "them); all_sessions: true closes them too" % (service_id, manager.store.path, len(unrecorded))]

@@ -27,7 +27,10 @@ class ActionModule(RemoteitAction):
 
     def execute(self, params, warnings):
         manager = ProxyManager(self.remoteit_client(params, warnings), build_store(params))
-        records = manager.select(params["service_id"], params["device"], params["service"])
+        if params["service_id"] or params["device"]:
+            _target, records = manager.find(params["service_id"], params["device"], params["service"])
+        else:
+            records = manager.recorded()
         alive_ids = {record["id"] for record in manager.alive(records)} if records else set()
         connections = []
         for record in sorted(records, key=lambda item: item.get("created") or ""):

@@ -97,7 +97,8 @@ options:
   service:
     description:
       - The name of the service on O(device), matched exactly and case-insensitively.
-      - May be omitted when the device has exactly one service.
+      - May be omitted when the device has exactly one service. remote.it is asked then, even when a connection
+        to one of the device's services is recorded; a device with several services is an error that lists them.
     type: str
 """
 

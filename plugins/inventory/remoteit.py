@@ -67,16 +67,14 @@ author:
 """
 
 EXAMPLES = r"""
-# devices.remoteit.yml: every device; play only on those remote.it can reach now, as in
-#   ansible remoteit_active -i devices.remoteit.yml -m ansible.builtin.ping
-plugin: community.remoteit.remoteit
----
-# online.remoteit.yml: only the active devices, so that `ansible all -m ansible.builtin.ping` reaches every host.
+# Every device becomes a host, in the group remoteit_active or remoteit_inactive. To play only on the devices
+# remote.it can reach now, target remoteit_active:
+#   ansible remoteit_active -i fleet.remoteit.yml -m ansible.builtin.ping
+# or leave inactive devices out of the inventory with include_inactive: false, as below.
+
+# fleet.remoteit.yml: the active devices, SSH through a proxy, grouped by the services they have.
 plugin: community.remoteit.remoteit
 include_inactive: false
----
-# fleet.remoteit.yml: every device, SSH through a proxy, grouped by the services they have.
-plugin: community.remoteit.remoteit
 connect_service: ssh
 compose:
   ansible_user: "'pi'"
@@ -130,6 +128,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     public_warning,
     to_result,
 )
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import service_target
 
 display = Display()
 
@@ -175,18 +174,20 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             display.warning(warning)
         manager = ProxyManager(client, store)
         connections = {}
+        found = False
         for device in devices:
             service = next((item for item in device["services"] if item["name"].lower() == service_name.lower()),
                            None)
+            found = found or service is not None
             if device["state"] != "active" or service is None:
                 continue
-            record = manager.reusable(manager.recorded(service["id"].upper()), host_ip,
-                                      self.get_option("connect_renew_before"))
-            reused = record is not None
-            if not reused:
-                record = manager.open({"service_id": service["id"].upper(), "service_name": service["name"],
-                                       "device_id": device["id"], "device_name": device["name"]}, host_ip)
+            record, reused, _target = manager.ensure(service_target(device, service), host_ip,
+                                                     self.get_option("connect_renew_before"))
             connections[device["id"]] = to_result(record, reused=reused)
+        if not found:
+            existing = sorted({item["name"] for device in devices for item in device["services"]}, key=str.lower)
+            display.warning("remote.it inventory: connect_service %r: no device has a service of that name; the "
+                            "service names that exist: %s" % (service_name, ", ".join(existing) or "none"))
         return connections
 
     def _populate(self, devices, connections):

@@ -21,8 +21,9 @@ options:
   _terms:
     description:
       - The services, each a service id such as V(80:00:00:00:01:02:03:04), V(DEVICE/SERVICE) such as
-        V(pi-kitchen/ssh), or a device name alone when its recorded connections are all to one service.
-      - Names are those recorded when the connection was opened, compared case-insensitively.
+        V(pi-kitchen/ssh), or a device name alone when the device has exactly one service (remote.it is asked).
+      - Names are compared case-insensitively, first with the names recorded with the connections, else as remote.it
+        knows them.
     type: list
     elements: str
     required: true
@@ -105,8 +106,8 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
 
 display = Display()
 
-# (api_url, connections file, its mtime, term) -> (monotonic time, connection): lookups in host
-# vars are evaluated many times per task; the file's mtime keeps a closed connection from lingering.
+# (api_url, connections file, its mtime, term) -> (monotonic time, connection or None for none): lookups
+# in host vars are evaluated many times per task; the file's mtime keeps a closed connection from lingering.
 _CACHE = {}
 
 
@@ -122,13 +123,14 @@ class LookupModule(LookupBase):
         try:
             store = build_store(options)
             for term in terms:
-                key = (options["api_url"], store.path, _mtime(store.path), term)
-                cached = _CACHE.get(key)
+                cached = _CACHE.get((options["api_url"], store.path, _mtime(store.path), term))
                 if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
-                    results.append(cached[1])
-                    continue
-                manager = manager or ProxyManager(self._client(options, variables, kwargs), store)
-                connection = self._live_connection(manager, term)
+                    connection = cached[1]
+                else:
+                    manager = manager or ProxyManager(self._client(options, variables, kwargs), store)
+                    connection = self._live_connection(manager, term)
+                    # A miss is cached too: on_missing skip or warn in host vars must not ask remote.it each time.
+                    _CACHE[(options["api_url"], store.path, _mtime(store.path), term)] = (time.monotonic(), connection)
                 if connection is None:
                     message = ("no live remote.it connection is recorded for %r in %s; open one first with the "
                                "community.remoteit.remoteit_connection module (state: present)" % (term, store.path))
@@ -137,7 +139,6 @@ class LookupModule(LookupBase):
                     if on_missing == "warn":
                         display.warning(message)
                     continue
-                _CACHE[(options["api_url"], store.path, _mtime(store.path), term)] = (time.monotonic(), connection)
                 results.append(connection)
         except RemoteitError as exc:
             raise AnsibleLookupError("community.remoteit.remoteit_connection lookup: %s" % exc) from None
@@ -158,7 +159,7 @@ class LookupModule(LookupBase):
 
     @staticmethod
     def _live_connection(manager, term):
-        candidates = manager.select(**parse_selector(term))
+        _target, candidates = manager.find(**parse_selector(term))
         alive = manager.alive(candidates)
         if not alive:
             return None

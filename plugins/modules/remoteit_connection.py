@@ -20,6 +20,12 @@ description:
     expire, is returned again instead of opening a new one, so the task is idempotent.
   - remote.it's answer on which connections are active is trusted for 30 seconds, so many tasks in a row
     cost one API query.
+  - Nothing it opens is left unrecorded. Before a connect is sent, its intent is written to O(connections_file);
+    the answer completes it. A connect whose answer was lost is reconciled at once, and one whose run was killed
+    (Ctrl-C, a stopped CI runner) is reconciled by the next task that touches that service, which finds the proxy
+    it opened among remote.it's sessions and closes it. Only a session of this user to that service, opened with that
+    connect and used by nobody, is ever taken for it; sessions of the remote.it app, of other controllers or of
+    other users are left alone.
   - Runs on the controller. Use it directly in a play over the devices themselves, with C(gather_facts=false).
 options:
   state:
@@ -27,6 +33,11 @@ options:
       - V(present) returns a live recorded connection or opens a new one.
       - V(absent) closes O(connection_id), or every recorded connection of the selected service (restricted to
         O(host_ip) if set). Closing a connection that is already gone is not an error and reports no change.
+        A record is forgotten only once remote.it answered for it, so a failure (such as a wrong O(api_url))
+        keeps it for the next try.
+      - When nothing is recorded for the selected service but remote.it lists live sessions of it (the
+        connections file was lost, or another controller opened them), V(absent) warns how many there are;
+        O(all_sessions=true) closes them.
     type: str
     choices: [present, absent]
     default: present
@@ -46,6 +57,8 @@ options:
   force:
     description:
       - Always open a new connection with O(state=present), even if a live one is recorded.
+      - The older live records are kept, so a later O(state=absent) closes them all; only expired records and
+        records remote.it no longer lists are dropped.
     type: bool
     default: false
   wait:

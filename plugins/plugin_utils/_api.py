@@ -50,12 +50,16 @@ CONNECTION_FIELDS = """
 
 
 class RemoteitError(Exception):
-    """An error the user can act on. Its message is shown as is, so it never holds a secret."""
+    """An error the user can act on. Its message is shown as is, so it never holds a secret.
 
-    def __init__(self, message, kind="api", status=None):
+    `field` is the API field a GraphQL error was about (such as disconnect), when the API said so.
+    """
+
+    def __init__(self, message, kind="api", status=None, field=None):
         super().__init__(message)
         self.kind = kind
         self.status = status
+        self.field = field
 
     def as_dict(self):
         return {"kind": self.kind, "status": self.status}
@@ -155,7 +159,32 @@ def _graphql_messages(errors):
     return "; ".join(messages) or "unknown error"
 
 
-def _error_kind(message):
+# GraphQL servers say what kind of error they met in extensions.code (Apollo's and the spec's usage).
+ERROR_CODE_KINDS = {
+    "UNAUTHENTICATED": "auth", "FORBIDDEN": "auth", "UNAUTHORIZED": "auth",
+    "NOT_FOUND": "not_found",
+    "BAD_USER_INPUT": "invalid_input", "GRAPHQL_VALIDATION_FAILED": "invalid_input",
+    "GRAPHQL_PARSE_FAILED": "invalid_input",
+    "TOO_MANY_REQUESTS": "throttled", "RATE_LIMITED": "throttled", "THROTTLED": "throttled",
+}
+
+
+def _classify(errors):
+    """(kind, field) of a GraphQL error list: from its structure first, its wording only as the last resort.
+
+    remote.it documents no error codes, so each error's extensions.code is used where present; the field is
+    the first element of the error's path, which says which operation failed.
+    """
+    first = next((error for error in errors if isinstance(error, dict)), {}) if isinstance(errors, list) else {}
+    path = first.get("path")
+    field = path[0] if isinstance(path, list) and path and isinstance(path[0], str) else None
+    extensions = first.get("extensions")
+    code = extensions.get("code") if isinstance(extensions, dict) else None
+    kind = ERROR_CODE_KINDS.get(code.upper()) if isinstance(code, str) else None
+    return kind or _kind_from_wording(_graphql_messages(errors)), field
+
+
+def _kind_from_wording(message):
     lowered = message.lower()
     if "inactive" in lowered or "offline" in lowered:
         return "offline"
@@ -202,31 +231,40 @@ class RemoteitClient:
 
     # -- transport ---------------------------------------------------------------------------
 
-    def graphql(self, query, variables=None, idempotent=True):
+    def graphql(self, query, variables=None, idempotent=True, after_lost_answer=None):
         """Run one GraphQL document and return its data, raising RemoteitError on any failure.
 
-        A non-idempotent mutation is retried only where the API cannot have carried it out
-        (throttled, or the connection was never made); a server error or a lost answer raises
-        AmbiguousResultError, for the caller to find out what happened before trying again.
+        At most `retries` + 1 requests are sent. Throttled requests and requests that never left are
+        retried. A request whose answer was lost (or that met a server error) may have been carried out:
+        `after_lost_answer()` is called each time, so the caller can find out what happened; an idempotent
+        request is then retried, a mutation only when `after_lost_answer` undid its effect. Without it, a
+        mutation raises AmbiguousResultError at once.
         """
         body = json.dumps({"query": query, "variables": variables or {}}, separators=(",", ":")).encode("utf-8")
         attempt = 0
         while True:
             response, failure = self._post(body)
-            if response is not None:
+            lost = ((response is not None and response.status_code >= 500 and not idempotent)
+                    or (response is None and failure.kind == "network" and failure.sent))
+            retryable = False
+            if lost:
+                reason = "remote.it answered HTTP %d" % response.status_code if response is not None else failure.message
+                if not idempotent and after_lost_answer is None:
+                    raise AmbiguousResultError(reason)
+                if after_lost_answer is not None:
+                    after_lost_answer()
+                if attempt == self.retries and not idempotent:
+                    raise AmbiguousResultError(reason)
+            elif response is not None:
                 retryable = response.status_code == 429 or (idempotent and response.status_code in RETRY_STATUSES)
             else:
-                retryable = failure.kind == "network" and (idempotent or not failure.sent)
-            if retryable and attempt < self.retries:
+                retryable = failure.kind == "network"
+            if (lost or retryable) and attempt < self.retries:
                 self.pause(attempt, response)
                 attempt += 1
                 continue
             if response is not None:
-                if not idempotent and response.status_code >= 500:
-                    raise AmbiguousResultError("remote.it answered HTTP %d" % response.status_code)
                 return self._parse(response, attempt)
-            if failure.sent and not idempotent:
-                raise AmbiguousResultError(failure.message)
             raise RemoteitError(failure.message + self._attempts(attempt), kind=failure.kind)
 
     def _post(self, body):
@@ -297,15 +335,20 @@ class RemoteitClient:
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if status >= 400:
             # Only the API's own GraphQL errors say what failed; another body (a proxy's page) is no evidence.
-            detail = _graphql_messages(errors) if errors else _excerpt(response.text)
-            raise RemoteitError("remote.it answered HTTP %d%s: %s" % (status, self._attempts(retries_done), detail),
-                                kind=_error_kind(detail) if errors else "api", status=status)
+            if not errors:
+                raise RemoteitError("remote.it answered HTTP %d%s: %s"
+                                    % (status, self._attempts(retries_done), _excerpt(response.text)), status=status)
+            kind, field = _classify(errors)
+            raise RemoteitError("remote.it answered HTTP %d%s: %s"
+                                % (status, self._attempts(retries_done), _graphql_messages(errors)),
+                                kind=kind, status=status, field=field)
         if not isinstance(payload, dict):
             raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
                                 % (status, _excerpt(response.text)), kind="response", status=status)
         if errors:
-            message = _graphql_messages(errors)
-            raise RemoteitError("remote.it API error: %s" % message, kind=_error_kind(message), status=status)
+            kind, field = _classify(errors)
+            raise RemoteitError("remote.it API error: %s" % _graphql_messages(errors), kind=kind, status=status,
+                                field=field)
         data = payload.get("data")
         if not isinstance(data, dict):
             raise RemoteitError("malformed API response: no 'data' object in %s" % _excerpt(response.text),
@@ -314,28 +357,36 @@ class RemoteitClient:
 
     # -- queries -----------------------------------------------------------------------------
 
-    def _user_query(self, name, variable_defs, selection):
-        """A query on the login user, or on the organisation account when account_id is set."""
+    def _user_query(self, name, variable_defs, selection, login_fields=""):
+        """A query on the login user, or on the organisation account when account_id is set.
+
+        login_fields are asked of the login user either way (such as its email).
+        """
         if self.account_id:
             defs = "(%s$accountId: String)" % (variable_defs + ", " if variable_defs else "")
-            return "query %s%s { login { account(id: $accountId) { %s } } }" % (name, defs, selection)
+            return "query %s%s { login { %s account(id: $accountId) { %s } } }" % (name, defs, login_fields, selection)
         defs = "(%s)" % variable_defs if variable_defs else ""
-        return "query %s%s { login { %s } }" % (name, defs, selection)
+        return "query %s%s { login { %s %s } }" % (name, defs, login_fields, selection)
 
-    def _user(self, query, variables):
+    def _login(self, query, variables):
+        """(the login user, the user or organisation account the query asked about)."""
         if self.account_id:
             variables = dict(variables, accountId=self.account_id)
         data = self.graphql(query, variables)
-        user = _expect(data, "login", dict, "the login user")
-        if user is None:
+        login = _expect(data, "login", dict, "the login user")
+        if login is None:
             raise RemoteitError("remote.it returned no login user: the credentials are not valid for this API",
                                 kind="auth")
-        if self.account_id:
-            user = user.get("account")
-            if user is None:
-                raise RemoteitError("account_id %s is not an organisation this access key can use"
-                                    % shown(self.account_id), kind="not_found")
-        return user
+        if not self.account_id:
+            return login, login
+        account = _expect(login, "account", dict, "the organisation account")
+        if account is None:
+            raise RemoteitError("account_id %s is not an organisation this access key can use"
+                                % shown(self.account_id), kind="not_found")
+        return login, account
+
+    def _user(self, query, variables):
+        return self._login(query, variables)[1]
 
     def iter_devices(self, name=None, state=None, application=None):
         """Yield every device matching the server-side filters, page by page.
@@ -363,17 +414,18 @@ class RemoteitClient:
         return [_device(item) for item in (self._user(query, {"ids": device_ids}).get("device") or [])]
 
     def sessions(self):
-        """Live proxy sessions of this user: remote.it's view of which connections are still open."""
+        """Live proxy sessions of the account: remote.it's view of which connections are open, and whose.
+
+        Each session says whether somebody is using it now (`connected`) and whether it is this access key's
+        user's (`mine`: None where the API does not tell), so reconciliation can leave others' sessions alone.
+        """
         query = self._user_query(
-            "RemoteitSessions", "", "sessions { id timestamp target { id name device { id name } } }")
-        sessions = self._user(query, {}).get("sessions") or []
-        if not isinstance(sessions, list):
-            raise RemoteitError("malformed API response: sessions is not a list", kind="response")
-        return [{
-            "id": str(session.get("id")),
-            "timestamp": session.get("timestamp"),
-            "service_id": ((session.get("target") or {}).get("id") or "").upper() or None,
-        } for session in sessions if isinstance(session, dict)]
+            "RemoteitSessions", "",
+            "sessions { id timestamp connected user { email } target { id name device { id name } } }", "email")
+        login, owner = self._login(query, {})
+        sessions = _expect(owner, "sessions", list, "the session list") or []
+        me = (login.get("email") or "").lower() or None
+        return [_session(session, me) for session in sessions if isinstance(session, dict)]
 
     def application_types(self):
         if self._application_types is None:
@@ -383,11 +435,12 @@ class RemoteitClient:
 
     # -- mutations ---------------------------------------------------------------------------
 
-    def connect(self, service_id, host_ip):
+    def connect(self, service_id, host_ip, after_lost_answer=None):
+        """Open a proxy. Not idempotent: see graphql() for after_lost_answer, which makes retries safe."""
         data = self.graphql(
             "mutation RemoteitConnect($serviceId: String!, $hostIP: String!) "
             "{ connect(serviceId: $serviceId, hostIP: $hostIP) { %s } }" % CONNECTION_FIELDS,
-            {"serviceId": service_id, "hostIP": host_ip}, idempotent=False)
+            {"serviceId": service_id, "hostIP": host_ip}, idempotent=False, after_lost_answer=after_lost_answer)
         connection = _expect(data, "connect", dict, "the new connection")
         if connection is None or not connection.get("id") or not (connection.get("host") or connection.get("url")):
             raise RemoteitError("malformed API response: connect returned no connection id or address",
@@ -395,24 +448,39 @@ class RemoteitClient:
         return connection
 
     def disconnect(self, connection_id, service_id=None):
-        """Close a connection; False when remote.it says it was already gone.
+        """Close a connection: True when this call closed it, False when remote.it says it was already gone.
 
-        Only remote.it's own answer counts as gone (false, or a GraphQL "not found" error); an HTTP 404
-        means api_url is wrong, not that the connection is.
+        Only remote.it's own word about this connection counts as gone: false, or a "not found" GraphQL error on
+        disconnect (an HTTP 404 means api_url is wrong). If an answer was lost and the retry finds the connection
+        gone, the lost request is what closed it.
         """
+        lost = []
         try:
             data = self.graphql(
                 "mutation RemoteitDisconnect($connectionId: String!, $serviceId: String) "
                 "{ disconnect(connectionId: $connectionId, serviceId: $serviceId) }",
-                {"connectionId": connection_id, "serviceId": service_id})
+                {"connectionId": connection_id, "serviceId": service_id}, after_lost_answer=lambda: lost.append(1))
         except RemoteitError as exc:
-            if exc.kind == "not_found":
-                return False
+            about_the_connection = exc.field == "disconnect" or (exc.field is None and "connection" in str(exc).lower())
+            if exc.kind == "not_found" and about_the_connection:
+                return bool(lost)
             raise
         result = data.get("disconnect")
         if not isinstance(result, bool):
             raise RemoteitError("malformed API response: disconnect answered %r" % (result,), kind="response")
-        return result
+        return result or bool(lost)
+
+
+def _session(session, me):
+    user = session.get("user")
+    email = (user.get("email") or "").lower() if isinstance(user, dict) else ""
+    return {
+        "id": str(session.get("id")),
+        "timestamp": session.get("timestamp"),
+        "service_id": ((session.get("target") or {}).get("id") or "").upper() or None,
+        "connected": session.get("connected") if isinstance(session.get("connected"), bool) else None,
+        "mine": (email == me) if email and me else None,
+    }
 
 
 def _expect(data, key, kind, what):

@@ -54,6 +54,49 @@ class ConnectionStore:
         finally:
             os.close(lock_fd)
 
+    @contextlib.contextmanager
+    def claim(self, name):
+        """Hold an exclusive lock named `name` while the block runs.
+
+        A connect waiting for its answer holds one, so another run can tell it from a connect whose run died:
+        the lock goes with its process, also when the process lingers as a zombie or its pid is reused.
+        """
+        path = self._claim_path(name)
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            with contextlib.suppress(OSError):
+                os.unlink(path)
+            os.close(fd)
+
+    def claimed(self, name):
+        """Whether a live process holds the lock `name` (see claim); a leftover lock file of a dead one is removed."""
+        try:
+            fd = os.open(self._claim_path(name), os.O_RDWR)
+        except FileNotFoundError:
+            return False
+        except OSError:
+            return True  # cannot tell: assume its owner is alive
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            return True
+        finally:
+            os.close(fd)
+        with contextlib.suppress(OSError):
+            os.unlink(self._claim_path(name))
+        return False
+
+    def _claim_path(self, name):
+        return "%s.%s.lock" % (self.path, name)
+
     def _load(self):
         try:
             with open(self.path, encoding="utf-8") as handle:

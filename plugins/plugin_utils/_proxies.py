@@ -11,16 +11,16 @@ import datetime
 import ipaddress
 import socket
 import time
+import uuid
 from urllib.parse import urlsplit
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitError,
     is_service_id,
-    normalize_service_id,
     shown,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import require_online, resolve_service
 
 LATCHING = "255.255.255.255"
 PUBLIC = "0.0.0.0"
@@ -31,8 +31,8 @@ CONFIRMATION_TTL = 30
 # remote.it may not list a proxy nobody has used yet; such a record is trusted this long
 # (the API's idle expiry) until remote.it lists it once.
 UNCONFIRMED_GRACE = 900
-# How far back a session may start and still be taken for the one a lost connect opened.
-RECONCILE_WINDOW = 120
+# Seconds by which remote.it's clock and this controller's may differ when sessions are matched to intents.
+CLOCK_SKEW = 5
 
 RESULT_FIELDS = ("id", "service_id", "service_name", "device_id", "device_name", "host", "port", "url",
                  "reverse_proxy", "host_ip", "created", "expires_at", "timeout")
@@ -83,15 +83,24 @@ def parse_time(value):
 
 
 class ProxyManager:
-    """Connections of one API endpoint: what the connections file holds and what remote.it reports alive."""
+    """The one place that finds, opens, reuses and closes proxies, keeping the connections file in step with remote.it.
+
+    Modules, the lookup and the inventory plugin are adapters over it, so the rules for selecting a service,
+    for reuse, for retries and for reconciling lost answers exist once.
+    """
 
     def __init__(self, client, store):
         self.client = client
         self.store = store
         self._sessions = None
+        self._gone = set()  # ids of records remote.it no longer lists, found out in this run
+
+    # -- selection -----------------------------------------------------------------------------
 
     def recorded(self, service_id=None, host_ip=None, connection_id=None):
-        return [record for record in self.store.records() if self._matches(record, service_id, host_ip, connection_id)]
+        """The records of this API endpoint (not intents) that match."""
+        return [record for record in self.store.records()
+                if not record.get("intent") and self._matches(record, service_id, host_ip, connection_id)]
 
     def _matches(self, record, service_id=None, host_ip=None, connection_id=None):
         return (record.get("api_url") == self.client.api_url
@@ -99,32 +108,27 @@ class ProxyManager:
                 and (host_ip is None or record.get("host_ip") == host_ip)
                 and (connection_id is None or record.get("id") == connection_id))
 
-    def select(self, service_id=None, device=None, service=None, ask_api=True):
-        """Recorded connections of the selected service, found by the names recorded with them.
+    def find(self, service_id=None, device=None, service=None):
+        """(target, records) of a selection: the records first, remote.it only when they cannot tell.
 
-        Only when no record carries those names (and ask_api allows) is remote.it asked which service
-        they mean.
+        A service id, or a device and service named in records, need no API call; the target then has the
+        names the records carry and no states. A device without a service always asks remote.it whether it has
+        exactly one service: records only know the services this controller opened.
         """
         if service_id:
-            return self.recorded(normalize_service_id(service_id))
-        if not device:
-            return self.recorded()
-        matches = [record for record in self.recorded() if _names_match(record, device, service)]
-        if not matches:
-            if not ask_api:
-                return []
-            target = resolve_service(self.client, device=device, service=service, require_online=False)
-            return self.recorded(target["service_id"])
-        services = sorted({record.get("service_name") or record["service_id"] for record in matches})
-        if len(services) > 1:
-            raise RemoteitError("device %r has connections to several services (%s): name the service"
-                                % (device, ", ".join(services)), kind="ambiguous")
-        return matches
+            target = resolve_service(self.client, service_id)
+            return target, self.recorded(target["service_id"])
+        if device and service is not None:
+            matches = [record for record in self.recorded() if _names_match(record, device, service)]
+            if len({record["service_id"] for record in matches}) == 1:
+                return _target_of(matches[-1]), matches
+        target = resolve_service(self.client, service_id, device, service)
+        return target, self.recorded(target["service_id"])
 
     # -- liveness ------------------------------------------------------------------------------
 
     def sessions(self):
-        """remote.it's live sessions, asked once per manager."""
+        """remote.it's live sessions, asked once per manager (again after anything was opened or closed)."""
         if self._sessions is None:
             self._sessions = self.client.sessions()
         return self._sessions
@@ -142,6 +146,7 @@ class ProxyManager:
         unlisted_new = [record for record in to_check if record not in listed
                         and not record.get("confirmed_at")
                         and _age(record.get("created"), now) < UNCONFIRMED_GRACE]
+        self._gone |= {record["id"] for record in to_check if record not in listed and record not in unlisted_new}
         if listed:
             self._mark_confirmed({record["id"] for record in listed}, iso(now))
         return fresh + listed + unlisted_new
@@ -162,48 +167,85 @@ class ProxyManager:
         alive = self.alive(candidates)
         return max(alive, key=lambda record: record.get("created") or "") if alive else None
 
-    # -- open and close ------------------------------------------------------------------------
+    def unrecorded_sessions(self, service_id):
+        """remote.it's live sessions of the service that no record here knows (the file was lost, another
+        controller or the desktop app opened them)."""
+        known = set()
+        for record in self.store.records():
+            known |= _session_ids(record)
+        return [session for session in self.sessions()
+                if session["service_id"] == service_id and session["id"] not in known]
+
+    # -- ensure, open and close ------------------------------------------------------------------
+
+    def ensure(self, selection, host_ip, renew_before, force=False, check_mode=False):
+        """(record, reused, target): a live recorded proxy of the selected service and host_ip, else a new one.
+
+        `selection` is a target (see _targets) or the keywords of find(). In check mode nothing is opened: record
+        is None where one would be. force opens a new one anyway.
+        """
+        if "service_id" in selection and "device_state" in selection:
+            target, records = selection, self.recorded(selection["service_id"])
+        else:
+            target, records = self.find(**selection)
+        if not check_mode and self.settle(target["service_id"]):
+            records = self.recorded(target["service_id"])
+        if not force:
+            existing = self.reusable(records, host_ip, renew_before)
+            if existing is not None:
+                return existing, True, target
+        if target["device_state"] is None and target["device_id"] is not None:
+            target = resolve_service(self.client, device=target["device_id"], service=target["service_name"])
+        require_online(target)
+        if check_mode:
+            return None, False, target
+        return self.open(target, host_ip), False, target
 
     def open(self, target, host_ip):
-        """Open a new proxy and record it, dropping this key's other records (expired, gone or expiring).
+        """Open a new proxy and record it; records of its key that expired or are gone are dropped, live ones kept.
 
-        A connect whose answer was lost may still have opened a proxy; it is found among the
-        sessions and closed, so no proxy is left open that nobody recorded, and connect is tried again.
+        The intent is written to the connections file before connect is sent, and a lock is held until the answer
+        is recorded, so a run that dies in between leaves a trace the next run reconciles (settle). A connect whose
+        answer was lost is reconciled at once: the proxy it opened is found among the sessions and closed before
+        connect is sent again.
         """
-        attempts = self.client.retries + 1
-        orphans = 0
-        for attempt in range(attempts):
-            started = now_utc()
-            try:
-                connection = self.client.connect(target["service_id"], host_ip)
-                break
-            except AmbiguousResultError as exc:
-                orphans += self._close_orphans(target["service_id"], started)
-                if attempt + 1 == attempts:
-                    raise RemoteitError(
-                        "connect to service %s failed %d times (last: %s); closed %d proxy(ies) the failed attempts "
-                        "had opened; nothing was recorded" % (target["service_id"], attempts, exc, orphans),
-                        kind="network") from None
-                self.client.pause(attempt)
-        record = self._record(target, host_ip, connection)
-        with self.store.update() as records:
-            records[:] = [item for item in records
-                          if not self._matches(item, record["service_id"], host_ip)] + [record]
+        intent_id = "intent-%s" % uuid.uuid4().hex
+        with self.store.claim(intent_id):
+            intent = self._write_intent(intent_id, target["service_id"], host_ip)
+            connection = self._connect(intent, target, host_ip)
+            record = self._record(target, host_ip, connection)
+            now = now_utc()
+            with self.store.update() as records:
+                records[:] = [item for item in records
+                              if item.get("id") != intent_id
+                              and not (self._matches(item, record["service_id"], host_ip) and not item.get("intent")
+                                       and (item["id"] in self._gone or is_expired(item, now)))] + [record]
+        self._sessions = None
         return record
 
-    def _close_orphans(self, service_id, started):
-        self._sessions = None
-        recorded = set()
-        for record in self.store.records():
-            recorded |= _session_ids(record)
-        closed = 0
-        for session in self.sessions():
-            opened = parse_time(session.get("timestamp"))
-            if (session["service_id"] == service_id and session["id"] not in recorded and opened is not None
-                    and (started - opened).total_seconds() <= RECONCILE_WINDOW):
-                closed += bool(self.client.disconnect(session["id"], service_id))
-        self._sessions = None
-        return closed
+    def _connect(self, intent, target, host_ip):
+        """The API's answer to connect. The intent is dropped where nothing can be left open; a run killed meanwhile
+        (KeyboardInterrupt, SystemExit) leaves it for the next run to settle."""
+        closed = []
+
+        def reconcile_lost_answer():
+            closed.extend(self._reconcile(intent))
+            self._restart_intent(intent)
+
+        try:
+            return self.client.connect(target["service_id"], host_ip, after_lost_answer=reconcile_lost_answer)
+        except AmbiguousResultError as exc:
+            self._drop_intent(intent)
+            raise RemoteitError(
+                "connect to service %s failed %d times (last: %s); closed %d proxy(ies) the failed attempts had "
+                "opened; nothing was recorded" % (target["service_id"], self.client.retries + 1, exc, len(closed)),
+                kind="network") from None
+        except RemoteitError as exc:
+            if exc.kind == "response":  # an answer nobody can read may still have opened a proxy
+                self._reconcile(intent)
+            # Otherwise remote.it refused, or the request never left: nothing was opened.
+            self._drop_intent(intent)
+            raise
 
     def _record(self, target, host_ip, connection):
         session = connection.get("session") or {}
@@ -237,7 +279,10 @@ class ProxyManager:
         }
 
     def close(self, connection_ids, service_id=None):
-        """Disconnect each id and forget its record; returns the ids remote.it actually closed."""
+        """Disconnect each id and forget its record; returns the ids remote.it actually closed.
+
+        A record is forgotten only once remote.it answered for it: a failure keeps it for the next try.
+        """
         closed = []
         for connection_id in connection_ids:
             record_service = next((record.get("service_id") for record in self.recorded(connection_id=connection_id)),
@@ -247,8 +292,68 @@ class ProxyManager:
             with self.store.update() as records:
                 records[:] = [record for record in records
                               if not self._matches(record, connection_id=connection_id)]
+        self._sessions = None
         return closed
 
+    # -- intents: connects whose answer is not recorded yet ---------------------------------------
+
+    def _write_intent(self, intent_id, service_id, host_ip):
+        intent = {"id": intent_id, "intent": True, "api_url": self.client.api_url, "service_id": service_id,
+                  "host_ip": host_ip, "started": iso(now_utc())}
+        with self.store.update() as records:
+            records.append(intent)
+        return intent
+
+    def _restart_intent(self, intent):
+        """The next connect attempt starts now: sessions it opens start after this."""
+        intent["started"] = iso(now_utc())
+        with self.store.update() as records:
+            for record in records:
+                if record.get("id") == intent["id"]:
+                    record["started"] = intent["started"]
+
+    def _drop_intent(self, intent):
+        with self.store.update() as records:
+            records[:] = [record for record in records if record.get("id") != intent["id"]]
+
+    def settle(self, service_id):
+        """Reconcile the intents a dead run left for this service: close what their connects opened.
+
+        Costs nothing while no such intent exists; a query and a disconnect per orphan otherwise.
+        """
+        abandoned = [record for record in self.store.records()
+                     if record.get("intent") and self._matches(record, service_id) and not self.store.claimed(record["id"])]
+        closed = []
+        for intent in abandoned:
+            closed.extend(self._reconcile(intent))
+            self._drop_intent(intent)
+        return closed
+
+    def _reconcile(self, intent):
+        """Close the session the intent's connect opened, and nothing else; returns the ids closed.
+
+        A session is taken for it only if it targets that service, started in the intent's window (clock skew
+        allowed), is in use by nobody, is not another user's, and no record knows it. More than one such
+        session cannot be told apart, so none of them is closed.
+        """
+        self._sessions = None
+        started = parse_time(intent.get("started"))
+        if started is None:
+            return []
+        earliest = started - datetime.timedelta(seconds=CLOCK_SKEW)
+        latest = started + datetime.timedelta(seconds=self.client.request_timeout + CLOCK_SKEW)
+        candidates = []
+        for session in self.unrecorded_sessions(intent["service_id"]):
+            opened = parse_time(session.get("timestamp"))
+            if (opened is not None and earliest <= opened <= latest and session.get("connected") is not True
+                    and session.get("mine") is not False):
+                candidates.append(session)
+        if len(candidates) != 1:
+            return []
+        closed = [session["id"] for session in candidates
+                  if self.client.disconnect(session["id"], intent["service_id"])]
+        self._sessions = None
+        return closed
 
 def parse_selector(text):
     """A service id, "device/service", or a device name alone, as lookups and filters accept them."""
@@ -262,6 +367,13 @@ def parse_selector(text):
         raise RemoteitError("%s does not select a service: use a service id, DEVICE/SERVICE, or DEVICE" % shown(text),
                             kind="invalid_input")
     return {"service_id": None, "device": device, "service": service}
+
+
+def _target_of(record):
+    """The target a record was opened for, as far as it tells (its states are the API's to say)."""
+    return {"service_id": record["service_id"], "service_name": record.get("service_name"),
+            "device_id": record.get("device_id"), "device_name": record.get("device_name"),
+            "device_state": None, "service_state": None}
 
 
 def _names_match(record, device, service):

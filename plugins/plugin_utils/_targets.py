@@ -19,26 +19,37 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
 MAX_LISTED = 20
 
 
-def resolve_service(client, service_id=None, device=None, service=None, require_online=True):
-    """Return the selected service as a dict with service and device ids and names.
+def resolve_service(client, service_id=None, device=None, service=None):
+    """Return the selected service as a target: service and device ids, names and states.
 
-    A bare service_id costs no API call: remote.it reports the names when the connection opens.
+    A bare service_id costs no API call: remote.it reports the names when the connection opens, and
+    refuses to connect to an inactive device itself.
     """
     if service_id:
         return {"service_id": normalize_service_id(service_id), "service_name": None,
-                "device_id": None, "device_name": None}
+                "device_id": None, "device_name": None, "device_state": None, "service_state": None}
     if not device:
         raise RemoteitError("select the service with service_id, or with device (and service)", kind="invalid_input")
     found = find_device(client, device)
-    chosen = _pick_service(found, service)
-    if require_online and found["state"] != "active":
+    return service_target(found, _pick_service(found, service))
+
+
+def service_target(device, service):
+    """The target of one service of a device as the API listed it (see RemoteitClient.iter_devices)."""
+    return {"service_id": service["id"].upper(), "service_name": service["name"],
+            "device_id": device["id"], "device_name": device["name"],
+            "device_state": device["state"], "service_state": service.get("state")}
+
+
+def require_online(target):
+    """Fail clearly before connecting to a device or service that the API listed as not running."""
+    if target["device_state"] not in (None, "active"):
         raise RemoteitError("device %r is offline (state %r): remote.it can only connect to active devices"
-                            % (found["name"], found["state"]), kind="offline")
-    if require_online and chosen.get("state") not in (None, "active"):
+                            % (target["device_name"], target["device_state"]), kind="offline")
+    if target["service_state"] not in (None, "active"):
         raise RemoteitError("service %r of device %r is not running (state %r)"
-                            % (chosen["name"], found["name"], chosen["state"]), kind="offline")
-    return {"service_id": chosen["id"].upper(), "service_name": chosen["name"],
-            "device_id": found["id"], "device_name": found["name"]}
+                            % (target["service_name"], target["device_name"], target["service_state"]),
+                            kind="offline")
 
 
 def find_device(client, device):

@@ -9,14 +9,16 @@ A rule matches GraphQL requests by a top-level field name and fires a number of 
 `status` answers that HTTP status without processing the request (optionally with
 Retry-After), `malformed` answers 200 with a non-JSON body without processing it,
 `drop_response` processes the request fully and then closes the socket without an answer,
-and `delay` sleeps first (alone, it only slows the request down).
+`hold` processes it fully and then waits that many seconds before answering (a client that
+gives up or is killed meanwhile never hears back), and `delay` sleeps first (alone, it only
+slows the request down).
 """
 
 from __future__ import annotations
 
 import threading
 
-EFFECTS = ("status", "malformed", "drop_response")
+EFFECTS = ("status", "malformed", "drop_response", "hold")
 KEYS = {"field", "times", "retry_after", "delay", *EFFECTS}
 
 
@@ -50,6 +52,7 @@ def normalize(rule):
         raise ValueError("fault field must be a field name or '*'")
     _number(rule, "delay", 0)
     _number(rule, "retry_after", 0)
+    _number(rule, "hold", 0)
     return {**rule, "field": field, "times": times}
 
 

@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 import uuid
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 PUBLIC = "0.0.0.0"
 LATCHING = "255.255.255.255"
@@ -35,9 +35,9 @@ def check_host_ip(value):
     return value
 
 
-def utc_timestamp():
-    """Now as the API writes DateTime values: ISO 8601, milliseconds, `Z`."""
-    return datetime.now(timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+def utc_timestamp(moment=None):
+    """`moment` (default now) as the API writes DateTime values: ISO 8601, milliseconds, `Z`."""
+    return (moment or datetime.now(timezone.utc)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
 def _abort(*sockets):
@@ -96,6 +96,14 @@ class Proxy:
         with self._lock:
             idle = not self._live and now - self._idle_since >= self.idle_timeout
             return idle or now - self._started >= self.lifetime
+
+    def backdate(self, seconds):
+        """A testing hook: from now on the proxy looks opened `seconds` earlier (created, lifetime, idle clock)."""
+        with self._lock:
+            created = datetime.fromisoformat(self.created.replace("Z", "+00:00"))
+            self.created = utc_timestamp(created - timedelta(seconds=seconds))
+            self._started -= seconds
+            self._idle_since -= seconds
 
     def close(self):
         """Stop listening and cut every live forwarded connection."""

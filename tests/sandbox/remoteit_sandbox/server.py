@@ -156,6 +156,18 @@ class Sandbox:
     def add_faults(self, rules):
         self.faults.add(rules)
 
+    def backdate(self, connection_id, seconds):
+        """Make a live proxy look opened `seconds` earlier (its `created`, session timestamp, lifetime and
+        idle clocks), as another client's older session would; returns its snapshot. KeyError: no such
+        live proxy; ValueError: `seconds` is not a number >= 0."""
+        if isinstance(seconds, bool) or not isinstance(seconds, (int, float)) or seconds < 0:
+            raise ValueError(f"backdate seconds must be a number >= 0, not {seconds!r}")
+        proxy = self.registry.get(connection_id) if self.registry and isinstance(connection_id, str) else None
+        if proxy is None:
+            raise KeyError(f"no live proxy with id {connection_id!r}")
+        proxy.backdate(seconds)
+        return proxy.snapshot()
+
     def clear_faults(self):
         self.faults.clear()
 
@@ -180,7 +192,7 @@ class _Handler(BaseHTTPRequestHandler):
     # Headers and body go out in two writes; with Nagle on, a keep-alive client waits out its
     # delayed ACK (40 ms) for the body, a cost no real API charges.
     disable_nagle_algorithm = True
-    sent_status = None  # status of the latest answer on this connection, for the request log
+    unlogged = None  # the request log entry of the GraphQL request being answered, until it is logged
 
     def log_message(self, format, *args):  # pylint: disable=redefined-builtin
         """Silenced: the request log at /_sandbox/requests replaces stderr chatter."""
@@ -209,12 +221,13 @@ class _Handler(BaseHTTPRequestHandler):
 
     def do_POST(self):
         if self.route == GRAPHQL_PATH:
-            self.sent_status = None  # stays None if the answer is dropped
-            entry = self._log_entry()
+            # Logged as the answer goes out (see _send), so a client that asks the log right after its
+            # answer finds its request there; a dropped answer is logged with status None.
+            self.unlogged = self._log_entry()
             try:
-                self._graphql(entry)
+                self._graphql(self.unlogged)
             finally:
-                self.sandbox.log.add({**entry, "status": self.sent_status})
+                self._log_answer(None)
         elif self.route == f"{INSPECT_PATH}/faults":
             try:
                 self.sandbox.add_faults(json.loads(self._read_body() or b"null"))
@@ -222,8 +235,24 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(400, {"error": str(exc)})
             else:
                 self._send_json(200, self.sandbox.faults.pending())
+        elif self.route == f"{INSPECT_PATH}/backdate":
+            self._backdate()
         else:
             self._not_found()
+
+    def _backdate(self):
+        """POST /_sandbox/backdate {"id": <connection id>, "seconds": N}: 200 with the proxy, 404 or 400."""
+        try:
+            request = json.loads(self._read_body() or b"null")
+            if not isinstance(request, dict):
+                raise ValueError('the body must be a JSON object {"id": <connection id>, "seconds": <number>}')
+            snapshot = self.sandbox.backdate(request.get("id"), request.get("seconds"))
+        except KeyError as exc:
+            self._send_json(404, {"error": exc.args[0]})
+        except ValueError as exc:
+            self._send_json(400, {"error": str(exc)})
+        else:
+            self._send_json(200, snapshot)
 
     def _inspect(self, routes):
         """Answer GET/DELETE on /_sandbox/<name> from `routes`."""
@@ -281,6 +310,9 @@ class _Handler(BaseHTTPRequestHandler):
         if fault.get("drop_response"):
             self.close_connection = True  # processed, but the client never hears back
             return
+        # Processed (a connect's proxy is open and listed), but the answer comes late: a client
+        # interrupted meanwhile (Ctrl-C, a killed runner) never learns what it opened.
+        time.sleep(fault.get("hold") or 0)
         self._send_json(200, result)
 
     def _read_body(self):
@@ -298,8 +330,13 @@ class _Handler(BaseHTTPRequestHandler):
     def _send_json(self, status, payload, headers=None):
         self._send(status, json.dumps(payload).encode("utf-8"), "application/json", headers)
 
+    def _log_answer(self, status):
+        if self.unlogged is not None:
+            self.sandbox.log.add({**self.unlogged, "status": status})
+            self.unlogged = None
+
     def _send(self, status, body, content_type, headers=None):
-        self.sent_status = status
+        self._log_answer(status)
         self.send_response(status)
         self.send_header("Content-Type", content_type)
         self.send_header("Content-Length", str(len(body)))

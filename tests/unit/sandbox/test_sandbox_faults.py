@@ -8,11 +8,13 @@
 from __future__ import annotations
 
 import json
+import threading
 import time
+from datetime import datetime, timedelta
 
 import pytest
 import requests
-from .sandbox_helpers import TIMEOUT, Client
+from .sandbox_helpers import TIMEOUT, Client, wait_for
 
 LOGIN = "{ login { id } }"
 CONNECT = 'mutation { connect(serviceId: "80:00:00:00:01:00:01:01") { id port } }'
@@ -95,3 +97,61 @@ def test_inspection_endpoints(sandbox, client):
     assert requests.get(sandbox.inspect_url + "/nothing", timeout=TIMEOUT).status_code == 404
     assert requests.get(sandbox.base_url + "/graphql/v1", timeout=TIMEOUT).status_code == 404
     assert requests.post(sandbox.base_url + "/graphql/v2", timeout=TIMEOUT).status_code == 404
+
+
+def test_hold_processes_the_request_then_answers_late(sandbox, client):
+    sandbox.add_faults([{"field": "connect", "hold": 1}])
+    answers = []
+    started = time.monotonic()
+    held = threading.Thread(target=lambda: answers.append(client.post({"query": CONNECT})))
+    held.start()
+    wait_for(lambda: len(sandbox.proxies()) == 1)  # opened while the answer is still held back
+    assert held.is_alive() and answers == []
+    held.join(TIMEOUT)
+    (response,) = answers
+    assert time.monotonic() - started >= 1
+    assert response.status_code == 200
+    assert response.json()["data"]["connect"]["id"] == sandbox.proxies()[0]["id"]
+    entry = sandbox.requests()[-1]
+    assert (entry["fields"], entry["status"], entry["fault"]["hold"]) == (["connect"], 200, 1)
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"field": "connect", "hold": -1}, "fault hold must be a number >= 0"),
+    ({"field": "connect", "hold": True}, "fault hold must be a number >= 0"),
+    ({"field": "connect", "hold": 5, "drop_response": True}, "only one of"),
+    ({"field": "connect", "hold": 0}, "needs one of status, malformed, drop_response, hold or a delay"),
+])
+def test_bad_hold_rules_are_refused(sandbox, rule, message):
+    with pytest.raises(ValueError, match=message):
+        sandbox.add_faults([rule])
+    assert sandbox.faults.pending() == []
+
+
+def test_backdate_makes_a_proxy_look_older_to_the_api(sandbox, client):
+    connection = client.connect("80:00:00:00:01:00:02:01")
+    snapshot = sandbox.backdate(connection["id"], 40)
+    sessions = client.data("{ login { sessions { id timestamp } } }")["login"]["sessions"]
+    assert sessions == [{"id": connection["id"], "timestamp": snapshot["created"]}]
+    age = datetime.fromisoformat(connection["created"]) - datetime.fromisoformat(snapshot["created"])
+    assert age == timedelta(seconds=40)
+    assert sandbox.proxies()[0]["created"] == snapshot["created"]
+
+
+def test_backdate_over_http(sandbox, client):
+    connection = client.connect("80:00:00:00:01:00:02:01")
+    backdate = sandbox.inspect_url + "/backdate"
+    answer = requests.post(backdate, json={"id": connection["id"], "seconds": 2.5}, timeout=TIMEOUT)
+    assert answer.status_code == 200 and answer.json()["id"] == connection["id"]
+    unknown = requests.post(backdate, json={"id": "no-such-connection", "seconds": 1}, timeout=TIMEOUT)
+    assert unknown.status_code == 404 and "no-such-connection" in unknown.json()["error"]
+    negative = requests.post(backdate, json={"id": connection["id"], "seconds": -1}, timeout=TIMEOUT)
+    assert negative.status_code == 400 and ">= 0" in negative.json()["error"]
+    assert requests.post(backdate, json=[], timeout=TIMEOUT).status_code == 400
+
+
+def test_a_backdated_proxy_expires_on_its_earlier_lifetime(make_sandbox):
+    sandbox = make_sandbox(lifetime=30)
+    connection = Client(sandbox).connect("80:00:00:00:01:00:02:01")
+    sandbox.backdate(connection["id"], 30)
+    wait_for(lambda: sandbox.proxies() == [])

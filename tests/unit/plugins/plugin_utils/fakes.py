@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import datetime
 import itertools
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError
 
 
 def device(name, device_id, state="active", services=(("ssh", "01"),)):
@@ -18,14 +21,22 @@ def device(name, device_id, state="active", services=(("ssh", "01"),)):
 
 
 class FakeClient:
+    """Devices and sessions in memory; connect behaves like RemoteitClient.connect over its retry loop.
+
+    connect_failures holds what each connect attempt meets, in order: an AmbiguousResultError opens a proxy
+    and loses the answer, any other error is a refusal that opens nothing.
+    """
+
     api_url = "https://api.example/graphql/v1"
     retries = 2
+    request_timeout = 30
 
     def __init__(self, devices=(), sessions=()):
         self.devices = list(devices)
         self.session_list = list(sessions)
         self.calls = []
         self.connect_failures = []
+        self.before_connect = None  # called with each attempt, to look at the world as it is sent
         self._ids = itertools.count(1)
 
     def iter_devices(self, name=None, state=None, application=None):
@@ -40,15 +51,34 @@ class FakeClient:
         self.calls.append(("sessions",))
         return list(self.session_list)
 
-    def connect(self, service_id, host_ip):
-        self.calls.append(("connect", service_id, host_ip))
-        connection_id = "conn-%d" % next(self._ids)
-        self.session_list.append({"id": connection_id, "timestamp": "2999-01-01T00:00:00Z", "service_id": service_id})
-        if self.connect_failures:
-            raise self.connect_failures.pop(0)
-        return {"id": connection_id, "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
-                "reverseProxy": False, "created": "2999-01-01T00:00:00Z", "timeout": 28800,
-                "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
+    def add_session(self, service_id, connection_id=None, age=0, connected=False, mine=True):
+        """A live session as remote.it lists it, opened `age` seconds ago."""
+        connection_id = connection_id or "conn-%d" % next(self._ids)
+        opened = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=age)
+        self.session_list.append({"id": connection_id, "timestamp": opened.strftime("%Y-%m-%dT%H:%M:%SZ"),
+                                  "service_id": service_id, "connected": connected, "mine": mine})
+        return connection_id
+
+    def connect(self, service_id, host_ip, after_lost_answer=None):
+        for attempt in itertools.count():
+            self.calls.append(("connect", service_id, host_ip))
+            if self.before_connect:
+                self.before_connect()
+            failure = self.connect_failures.pop(0) if self.connect_failures else None
+            if failure is not None and not isinstance(failure, AmbiguousResultError):
+                raise failure
+            connection_id = self.add_session(service_id)
+            if failure is None:
+                return {"id": connection_id, "host": "proxy.example", "port": 33000,
+                        "url": "tcp://proxy.example:33000", "reverseProxy": False, "created": "2999-01-01T00:00:00Z",
+                        "timeout": 28800,
+                        "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
+            if after_lost_answer is None:
+                raise failure
+            after_lost_answer()
+            if attempt == self.retries:
+                raise failure
+            self.pause(attempt)
 
     def pause(self, attempt, response=None):
         self.calls.append(("pause", attempt))

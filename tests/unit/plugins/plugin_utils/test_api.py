@@ -242,10 +242,56 @@ def test_an_account_the_key_cannot_use_is_named():
     (data(disconnect=True), True),
     (data(disconnect=False), False),
     (FakeResponse(body={"errors": [{"message": "Connection not found"}]}), False),
+    (FakeResponse(body={"errors": [{"message": "no such thing", "path": ["disconnect"],
+                                    "extensions": {"code": "NOT_FOUND"}}]}), False),
 ])
 def test_disconnect_treats_an_already_gone_connection_as_not_closed(answer, closed):
     client = make_client(answer)
     assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is closed
+
+
+@pytest.mark.parametrize("errors", [
+    [{"message": "Service not found"}],
+    [{"message": "Connection not found", "path": ["login"]}],
+])
+def test_only_the_api_saying_so_about_the_connection_makes_it_gone(errors):
+    """A "not found" about something else (the service, another field) leaves the record to close later."""
+    client = make_client(FakeResponse(body={"errors": errors}))
+    with pytest.raises(RemoteitError) as error:
+        client.disconnect("c1", "80:00:00:00:01:00:00:02")
+    assert error.value.kind == "not_found"
+
+
+def test_a_disconnect_whose_answer_was_lost_is_retried_and_counts_as_closed():
+    """The lost request closed it; the retry finds it gone. Reporting "already gone" would be untrue."""
+    client = make_client(requests.exceptions.ReadTimeout("read timed out"),
+                         FakeResponse(body={"errors": [{"message": "Connection not found", "path": ["disconnect"]}]}))
+    assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is True
+    assert len(client._session.posts) == 2
+
+
+@pytest.mark.parametrize("error, kind, field", [
+    ({"message": "whatever the wording", "extensions": {"code": "UNAUTHENTICATED"}}, "auth", None),
+    ({"message": "Device x is inactive", "path": ["connect"]}, "offline", "connect"),
+    ({"message": "nope", "extensions": {"code": "NOT_FOUND"}, "path": ["disconnect"]}, "not_found", "disconnect"),
+    ({"message": "Service not found"}, "not_found", None),
+])
+def test_error_kinds_come_from_the_error_structure_before_its_wording(error, kind, field):
+    client = make_client(FakeResponse(body={"errors": [error]}))
+    with pytest.raises(RemoteitError) as raised:
+        client.application_types()
+    assert (raised.value.kind, raised.value.field) == (kind, field)
+
+
+def test_a_connect_is_sent_at_most_retries_plus_one_times_however_it_fails():
+    """Throttling, lost answers and refused connections share one budget of retries + 1 requests."""
+    closed = []
+    client = make_client(FakeResponse(status=429), requests.exceptions.ReadTimeout("lost"), FakeResponse(status=503),
+                         FakeResponse(status=503), FakeResponse(status=503), retries=3)
+    with pytest.raises(AmbiguousResultError):
+        client.connect("80:00:00:00:01:00:00:01", "255.255.255.255", after_lost_answer=lambda: closed.append(1))
+    assert len(client._session.posts) == 4
+    assert len(closed) == 3, "each lost answer was reconciled before the next attempt"
 
 
 def test_retry_after_accepts_seconds_and_http_dates():

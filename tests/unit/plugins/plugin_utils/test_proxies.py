@@ -7,6 +7,9 @@ from __future__ import annotations
 
 import datetime
 import socket
+import subprocess
+import sys
+import time
 
 import pytest
 
@@ -26,7 +29,7 @@ from .fakes import FakeClient, device
 
 SERVICE = "80:00:00:00:01:00:00:01"
 TARGET = {"service_id": SERVICE, "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:00",
-          "device_name": "pi-kitchen"}
+          "device_name": "pi-kitchen", "device_state": "active", "service_state": "active"}
 LATCHING = "255.255.255.255"
 
 
@@ -121,12 +124,58 @@ def test_other_host_ip_or_api_url_is_another_key(manager):
     assert reuse(other, LATCHING, 300) is None
 
 
-def test_opening_again_replaces_the_records_of_the_same_key(manager):
-    manager.open(TARGET, LATCHING)
-    manager.open(TARGET, "0.0.0.0")
-    newest = manager.open(TARGET, LATCHING)
-    kept = [(record["id"], record["host_ip"]) for record in manager.store.records()]
-    assert sorted(kept) == sorted([("conn-2", "0.0.0.0"), (newest["id"], LATCHING)])
+def test_opening_again_keeps_live_records_and_drops_only_gone_ones(manager):
+    """Nothing this collection opened is forgotten while it is live (force opens beside it)."""
+    first = manager.open(TARGET, LATCHING)
+    other_mode = manager.open(TARGET, "0.0.0.0")
+    forced = manager.open(TARGET, LATCHING)
+    assert {record["id"] for record in manager.store.records()} == {first["id"], other_mode["id"], forced["id"]}
+    manager.client.session_list = [item for item in manager.client.session_list if item["id"] != first["id"]]
+    with manager.store.update() as records:
+        for record in records:
+            if record["id"] == first["id"]:
+                record["created"] = iso(now_utc() - datetime.timedelta(hours=1))  # listed before, not any more
+            if record["id"] == forced["id"]:
+                record["expires_at"] = iso(now_utc() + datetime.timedelta(seconds=100))  # about to expire: not reused
+    later = fresh(manager)
+    record, reused, _target = later.ensure(TARGET, LATCHING, renew_before=300)
+    assert not reused
+    kept = {record["id"] for record in manager.store.records()}
+    assert first["id"] not in kept, "remote.it no longer lists it"
+    assert {other_mode["id"], forced["id"], record["id"]} <= kept, "live records stay until they are closed"
+
+
+def test_ensure_reuses_a_live_record_and_opens_only_without_one(manager):
+    opened, reused, _target = manager.ensure(TARGET, LATCHING, 300)
+    assert not reused and manager.client.count("connect") == 1
+    again, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert reused and again["id"] == opened["id"] and manager.client.count("connect") == 1
+
+
+def test_ensure_in_check_mode_opens_nothing(manager):
+    record, reused, target = manager.ensure(TARGET, LATCHING, 300, check_mode=True)
+    assert record is None and not reused and target["service_id"] == SERVICE
+    assert manager.client.count("connect") == 0 and manager.store.records() == []
+
+
+def test_opening_with_nothing_recorded_costs_one_mutation_and_no_query(manager):
+    manager.ensure({"service_id": SERVICE}, LATCHING, 300)
+    assert [call[0] for call in manager.client.calls] == ["connect"]
+
+
+def test_the_intent_is_recorded_before_connect_is_sent(manager):
+    seen = []
+    manager.client.before_connect = lambda: seen.append(manager.store.records())
+    record = manager.open(TARGET, LATCHING)
+    assert [(item.get("intent"), item["service_id"], item["host_ip"]) for item in seen[0]] == [(True, SERVICE, LATCHING)]
+    assert manager.store.records() == [record], "the answer completes the intent"
+
+
+def test_a_refused_connect_leaves_no_intent_behind(manager):
+    manager.client.connect_failures.append(RemoteitError("Device pi-kitchen is inactive", kind="offline"))
+    with pytest.raises(RemoteitError, match="inactive"):
+        manager.open(TARGET, LATCHING)
+    assert manager.store.records() == []
 
 
 def test_a_lost_connect_answer_closes_the_orphan_and_tries_again(manager):
@@ -135,15 +184,78 @@ def test_a_lost_connect_answer_closes_the_orphan_and_tries_again(manager):
     assert ("disconnect", "conn-1") in manager.client.calls
     assert record["id"] == "conn-2"
     assert [session["id"] for session in manager.client.session_list] == ["conn-2"]
+    assert manager.store.records() == [record]
 
 
 def test_lost_connect_answers_beyond_the_retries_fail_with_nothing_left_open(manager):
     manager.client.connect_failures.extend([AmbiguousResultError("no answer")] * 3)
-    with pytest.raises(RemoteitError, match=r"failed 3 times .* closed 3 proxy"):
+    with pytest.raises(RemoteitError, match=r"closed 3 proxy"):
         manager.open(TARGET, LATCHING)
     assert manager.client.session_list == []
     assert manager.store.records() == []
+    assert manager.client.count("connect") == manager.client.retries + 1
     assert manager.client.count("pause") == 2
+
+
+def test_reconciling_leaves_sessions_that_are_not_the_lost_connects_alone(manager):
+    """Only an unused session of this user to this service, started with the lost connect, is closed."""
+    client = manager.client
+    earlier = client.add_session(SERVICE, "desktop-app", age=40)
+    in_use = client.add_session(SERVICE, "in-use", connected=True)
+    others = client.add_session(SERVICE, "colleague", mine=False)
+    other_service = client.add_session("80:00:00:00:01:00:00:02", "other-service")
+    client.connect_failures.append(AmbiguousResultError("no answer"))
+    record = manager.open(TARGET, LATCHING)
+    live = {session["id"] for session in client.session_list}
+    assert live == {earlier, in_use, others, other_service, record["id"]}
+    assert client.count("disconnect") == 1
+
+
+def killed_run(manager, age=0):
+    """What a run killed after sending connect leaves: its intent (no process holds its lock any more), and the
+    proxy remote.it opened for it."""
+    started = iso(now_utc() - datetime.timedelta(seconds=age))
+    with manager.store.update() as records:
+        records.append({"id": "intent-killed", "intent": True, "api_url": manager.client.api_url,
+                        "service_id": SERVICE, "host_ip": LATCHING, "started": started})
+    return manager.client.add_session(SERVICE, "orphan", age=age)
+
+
+def test_the_next_run_closes_what_a_killed_run_opened_and_opens_its_own(manager):
+    orphan = killed_run(manager)
+    record, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert not reused
+    assert ("disconnect", orphan) in manager.client.calls
+    assert [session["id"] for session in manager.client.session_list] == [record["id"]]
+    assert manager.store.records() == [record], "live proxies = recorded proxies"
+
+
+def test_an_intent_of_a_run_still_waiting_is_left_alone(manager):
+    orphan = killed_run(manager)
+    with manager.store.claim("intent-killed"):  # its run holds the lock: the answer may still come
+        assert fresh(manager).settle(SERVICE) == []
+    assert orphan in {session["id"] for session in manager.client.session_list}
+    assert manager.store.records()[0]["intent"]
+    assert fresh(manager).settle(SERVICE) == [orphan], "once the run is gone, its proxy is closed"
+
+
+def test_an_intent_whose_process_lingers_as_a_zombie_counts_as_dead(manager, tmp_path):
+    """A killed run's worker may stay a zombie where nothing reaps it; it holds no lock any more."""
+    killed_run(manager)
+    script = ("import fcntl, os, sys; fd = os.open(sys.argv[1], os.O_RDWR | os.O_CREAT); "
+              "fcntl.flock(fd, fcntl.LOCK_EX); print('locked', flush=True); os._exit(0)")
+    with subprocess.Popen([sys.executable, "-c", script, manager.store.path + ".intent-killed.lock"],
+                          stdout=subprocess.PIPE, text=True) as zombie:
+        assert zombie.stdout.readline() == "locked\n"
+        time.sleep(0.2)  # exited, not yet reaped: a zombie
+        assert fresh(manager).settle(SERVICE) == ["orphan"]
+
+
+def test_settling_costs_nothing_without_intents(manager):
+    manager.open(TARGET, LATCHING)
+    calls = len(manager.client.calls)
+    assert fresh(manager).settle(SERVICE) == []
+    assert len(manager.client.calls) == calls
 
 
 def test_close_forgets_records_and_reports_only_what_was_open(manager):
@@ -186,26 +298,31 @@ def test_selectors_that_select_nothing(text):
         parse_selector(text)
 
 
-def test_select_finds_records_by_recorded_names_without_the_api(manager):
+def test_find_uses_recorded_names_without_the_api(manager):
     opened = manager.open(TARGET, LATCHING)
     calls = len(manager.client.calls)
-    assert [record["id"] for record in fresh(manager).select(device="PI-KITCHEN", service="SSH")] == [opened["id"]]
-    assert [record["id"] for record in fresh(manager).select(device="pi-kitchen")] == [opened["id"]]
+    _target, records = fresh(manager).find(device="PI-KITCHEN", service="SSH")
+    assert [record["id"] for record in records] == [opened["id"]]
     assert len(manager.client.calls) == calls
 
 
-def test_select_asks_the_api_only_for_names_no_record_carries(manager):
+def test_find_asks_the_api_only_for_names_no_record_carries(manager):
     manager.client.devices = [device("renamed-pi", "80:00:00:00:01:00:00:00")]
     opened = manager.open(TARGET, LATCHING)
-    assert [record["id"] for record in fresh(manager).select(device="renamed-pi", service="ssh")] == [opened["id"]]
+    _target, records = fresh(manager).find(device="renamed-pi", service="ssh")
+    assert [record["id"] for record in records] == [opened["id"]]
     assert manager.client.count("devices") == 1
 
 
-def test_select_refuses_a_device_alone_with_connections_to_several_services(manager):
-    manager.open(TARGET, LATCHING)
+def test_a_device_alone_is_one_rule_whatever_is_recorded(manager):
+    """A device with several services needs the service named, even when only one of them was opened."""
+    manager.client.devices = [device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), ("web", "02")))]
     manager.open(dict(TARGET, service_id="80:00:00:00:01:00:00:02", service_name="web"), LATCHING)
-    with pytest.raises(RemoteitError, match=r"several services \(ssh, web\)"):
-        fresh(manager).select(device="pi-kitchen")
+    with pytest.raises(RemoteitError, match=r"2 services \(ssh, web\)"):
+        fresh(manager).find(device="pi-kitchen")
+    with pytest.raises(RemoteitError, match=r"2 services \(ssh, web\)"):
+        fresh(manager).ensure({"device": "pi-kitchen"}, LATCHING, 300)
+    assert manager.client.count("connect") == 1
 
 
 def test_expired_records_are_never_alive(manager):

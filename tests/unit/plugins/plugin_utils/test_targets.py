@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import resolve_service
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import require_online, resolve_service
 
 from .fakes import FakeClient, device
 
@@ -22,7 +22,10 @@ FLEET = [
 
 
 def resolve(**selection):
-    return resolve_service(FakeClient(FLEET), **selection)
+    """The target a task that opens a proxy gets: selected, and checked to be running."""
+    target = resolve_service(FakeClient(FLEET), **selection)
+    require_online(target)
+    return target
 
 
 def test_a_service_id_needs_no_api_call():
@@ -35,7 +38,8 @@ def test_a_service_id_needs_no_api_call():
 def test_names_match_exactly_and_case_insensitively_among_substring_results():
     target = resolve(device="PI-Kitchen", service="SSH")
     assert target == {"service_id": "80:00:00:00:01:00:00:01", "service_name": "ssh",
-                      "device_id": "80:00:00:00:01:00:00:00", "device_name": "pi-kitchen"}
+                      "device_id": "80:00:00:00:01:00:00:00", "device_name": "pi-kitchen",
+                      "device_state": "active", "service_state": "active"}
 
 
 def test_a_device_can_be_named_by_its_id():
@@ -70,5 +74,7 @@ def test_bad_selections_name_the_candidates(selection, kind, mentions):
 
 
 def test_an_offline_device_can_still_be_selected_for_closing():
-    target = resolve_service(FakeClient(FLEET), device="gateway-01", require_online=False)
+    target = resolve_service(FakeClient(FLEET), device="gateway-01")
     assert target["device_name"] == "gateway-01"
+    with pytest.raises(RemoteitError, match="offline"):
+        require_online(target)
