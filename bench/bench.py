@@ -76,6 +76,17 @@ class Bench:
         pairs = seconds[len(before) + 2:]
         return statistics.median(pairs[0::2]), statistics.median(pairs[1::2])
 
+    def opened_a_minute_ago(self):
+        """Age the recorded connections past the time a just-opened proxy is trusted without asking remote.it."""
+        path = self.env["REMOTEIT_CONNECTIONS_FILE"]
+        with open(path, encoding="utf-8") as handle:
+            document = json.load(handle)
+        for record in document["connections"]:
+            record["created"] = record["confirmed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
+                                                                        time.gmtime(time.time() - 60))
+        with open(path, "w", encoding="utf-8") as handle:
+            json.dump(document, handle)
+
     def calls(self, tasks, **kwargs):
         self.sandbox.clear_requests()
         self.playbook(tasks, **kwargs)
@@ -131,7 +142,7 @@ def api_calls(bench, rows):
     lost_answer = [{"field": "connect", "drop_response": True}]
     cases = [
         ("open by service_id, nothing recorded", [close], (), by_id, (0, 1)),
-        ("open by service_id, recorded one to confirm", [], (), by_id, (1, 0)),
+        ("open by service_id, recorded one to confirm", bench.opened_a_minute_ago, (), by_id, (1, 0)),
         ("open by service_id, confirmed < 30 s ago", [], (), by_id, (0, 0)),
         ("open by device/service name, nothing recorded", [close], (), by_name, (math.ceil(devices / 1000), 1)),
         ("close one connection by service_id", [], (), close, (0, 1)),
@@ -139,7 +150,9 @@ def api_calls(bench, rows):
         ("open whose connect answer was lost (reconciled)", [close], lost_answer, by_id, (1, 3)),
     ]
     for label, setup, faults, task, target in cases:
-        if setup:
+        if callable(setup):
+            setup()
+        elif setup:
             bench.playbook(setup)
         if faults:
             bench.sandbox.add_faults(faults)

@@ -17,11 +17,13 @@ import fcntl
 import json
 import os
 import tempfile
+import zlib
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 
 DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
 FORMAT_VERSION = 1
+KEY_LOCK_SLOTS = 1 << 20
 
 
 class ConnectionStore:
@@ -75,6 +77,27 @@ class ConnectionStore:
             with contextlib.suppress(OSError):
                 os.unlink(path)
             os.close(fd)
+
+    @contextlib.contextmanager
+    def exclusive(self, key):
+        """Run the block while no other process runs one for the same key.
+
+        One lock file serves every key: each key locks one byte of it (POSIX record locks), so nothing is left
+        behind per key; two keys that share a byte merely take turns.
+        """
+        path = self.path + ".keys"
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None
+        offset = zlib.crc32(key.encode("utf-8")) % KEY_LOCK_SLOTS
+        try:
+            fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+            yield
+        finally:
+            os.close(fd)  # releases the lock
 
     def claimed(self, name):
         """Whether a live process holds the lock `name` (see claim); a leftover lock file of a dead one is removed."""

@@ -133,11 +133,15 @@ class ProxyManager:
             self._sessions = self.client.sessions()
         return self._sessions
 
-    def alive(self, records):
-        """The subset of unexpired records remote.it still reports open, asking it at most once."""
+    def alive(self, records, trust=CONFIRMATION_TTL):
+        """The subset of unexpired records remote.it still reports open, asking it at most once.
+
+        A record opened or confirmed less than `trust` seconds ago is taken as alive without asking.
+        """
         now = now_utc()
         records = [record for record in records if not is_expired(record, now)]
-        fresh = [record for record in records if _age(record.get("confirmed_at"), now) < CONFIRMATION_TTL]
+        fresh = [record for record in records
+                 if min(_age(record.get("confirmed_at"), now), _age(record.get("created"), now)) < trust]
         to_check = [record for record in records if record not in fresh]
         if not to_check:
             return fresh
@@ -157,14 +161,14 @@ class ProxyManager:
                 if record["id"] in ids and self._matches(record):
                     record["confirmed_at"] = when
 
-    def reusable(self, records, host_ip, renew_before):
-        """The newest of these records with this host_ip that is alive and not about to expire."""
+    def reusable(self, records, host_ip, renew_before, trust=CONFIRMATION_TTL):
+        """The newest of these records with this host_ip that is alive and not about to expire (see alive)."""
         now = now_utc()
         candidates = [record for record in records
                       if record.get("host_ip") == host_ip and _remaining(record, now) > renew_before]
         if not candidates:
             return None
-        alive = self.alive(candidates)
+        alive = self.alive(candidates, trust)
         return max(alive, key=lambda record: record.get("created") or "") if alive else None
 
     def unrecorded_sessions(self, service_id):
@@ -178,20 +182,26 @@ class ProxyManager:
 
     # -- ensure, open and close ------------------------------------------------------------------
 
-    def ensure(self, selection, host_ip, renew_before, force=False, check_mode=False):
+    def ensure(self, selection, host_ip, renew_before, force=False, check_mode=False, trust=CONFIRMATION_TTL):
         """(record, reused, target): a live recorded proxy of the selected service and host_ip, else a new one.
 
         `selection` is a target (see _targets) or the keywords of find(). In check mode nothing is opened: record
-        is None where one would be. force opens a new one anyway.
+        is None where one would be. force opens a new one anyway. Runs that ensure the same service and host_ip
+        at once take turns, so forks that reach one device together (delegate_to) open one proxy, not one each.
         """
         if "service_id" in selection and "device_state" in selection:
-            target, records = selection, self.recorded(selection["service_id"])
+            target = selection
         else:
-            target, records = self.find(**selection)
-        if not check_mode and self.settle(target["service_id"]):
-            records = self.recorded(target["service_id"])
+            target, _records = self.find(**selection)
+        if check_mode:
+            return self._reusable_or_new(target, host_ip, renew_before, force, trust, check_mode)
+        with self.store.exclusive("%s %s %s" % (self.client.api_url, target["service_id"], host_ip)):
+            self.settle(target["service_id"])
+            return self._reusable_or_new(target, host_ip, renew_before, force, trust, check_mode)
+
+    def _reusable_or_new(self, target, host_ip, renew_before, force, trust, check_mode):
         if not force:
-            existing = self.reusable(records, host_ip, renew_before)
+            existing = self.reusable(self.recorded(target["service_id"]), host_ip, renew_before, trust)
             if existing is not None:
                 return existing, True, target
         if target["device_state"] is None and target["device_id"] is not None:
@@ -398,6 +408,15 @@ def _age(timestamp, now):
 def _remaining(record, now):
     expires = parse_time(record.get("expires_at"))
     return (expires - now).total_seconds() if expires else float("inf")
+
+
+def port_answers(record, timeout=3.0):
+    """Whether the proxy of this record accepts a TCP connection now."""
+    try:
+        with socket.create_connection((record.get("host"), record.get("port")), timeout=timeout):
+            return True
+    except (OSError, TypeError):
+        return False
 
 
 def wait_for_port(record, timeout, interval=0.5):

@@ -70,7 +70,7 @@ class FakeClient:
             connection_id = self.add_session(service_id)
             if failure is None:
                 return {"id": connection_id, "host": "proxy.example", "port": 33000,
-                        "url": "tcp://proxy.example:33000", "reverseProxy": False, "created": "2999-01-01T00:00:00Z",
+                        "url": "tcp://proxy.example:33000", "reverseProxy": False, "created": self.session_list[-1]["timestamp"],
                         "timeout": 28800,
                         "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
             if after_lost_answer is None:

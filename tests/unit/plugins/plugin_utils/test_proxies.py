@@ -21,6 +21,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     normalize_host_ip,
     now_utc,
     parse_selector,
+    parse_time,
     to_result,
     wait_for_port,
 )
@@ -67,13 +68,27 @@ def test_open_records_the_connection_with_names_and_expiry(manager):
     result = to_result(record)
     assert result["host"] == "proxy.example" and result["port"] == 33000
     assert result["device_name"] == "pi-kitchen" and result["host_ip"] == LATCHING
-    assert result["expires_at"] == "2999-01-01T08:00:00Z"
+    assert parse_time(result["expires_at"]) - parse_time(result["created"]) == datetime.timedelta(hours=8)
     assert manager.store.records()[0]["api_url"] == FakeClient.api_url
     assert "secret" not in open(manager.store.path).read().lower()
 
 
+def opened_earlier(manager, seconds=60):
+    """Make every record look opened `seconds` ago, so that its liveness is no longer taken on trust."""
+    with manager.store.update() as records:
+        for record in records:
+            record["created"] = iso(now_utc() - datetime.timedelta(seconds=seconds))
+
+
+def test_a_proxy_just_opened_is_reused_without_asking(manager):
+    opened = manager.open(TARGET, LATCHING)
+    assert reuse(fresh(manager), LATCHING, 300)["id"] == opened["id"]
+    assert manager.client.count("sessions") == 0
+
+
 def test_a_live_recorded_connection_is_reused_with_one_sessions_query(manager):
     opened = manager.open(TARGET, LATCHING)
+    opened_earlier(manager)
     again = reuse(fresh(manager), LATCHING, 300)
     assert again["id"] == opened["id"]
     assert manager.client.count("sessions") == 1
@@ -81,6 +96,7 @@ def test_a_live_recorded_connection_is_reused_with_one_sessions_query(manager):
 
 def test_the_api_answer_is_trusted_for_30_seconds(manager):
     manager.open(TARGET, LATCHING)
+    opened_earlier(manager)
     for _task in range(20):
         assert reuse(fresh(manager), LATCHING, 300) is not None
     assert manager.client.count("sessions") == 1
@@ -88,6 +104,7 @@ def test_the_api_answer_is_trusted_for_30_seconds(manager):
 
 def test_a_connection_remote_it_no_longer_lists_is_not_reused(manager):
     opened = manager.open(TARGET, LATCHING)
+    opened_earlier(manager, seconds=1000)
     reuse(fresh(manager), LATCHING, 300)  # confirmed once
     manager.client.session_list.clear()
     with manager.store.update() as records:
