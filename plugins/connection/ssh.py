@@ -8,7 +8,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: ssh
 short_description: Reach a device behind NAT over SSH, through a remote.it proxy it opens or reuses
-version_added: 0.2.0
+version_added: 0.1.0
 description:
   - This is C(ansible.builtin.ssh) with one step before it connects. The first time a host is used in a run
     (fact gathering included), it reuses the live proxy recorded for the host's remote.it service, or opens one,
