@@ -21,9 +21,10 @@ import time
 import yaml
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
-sys.path.insert(0, os.path.join(REPO, "tests", "sandbox"))
+sys.path[:0] = [os.path.join(REPO, "tests", "sandbox"), os.path.join(REPO, "tests")]
 
 from remoteit_sandbox import Sandbox, generate_world  # noqa: E402  pylint: disable=wrong-import-position
+from utils.device import SshDevice  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = os.path.dirname(sys.executable)
 SERVICE_ID = "80:00:00:00:01:00:02:01"  # pi-garage/ssh in the demo world
@@ -53,14 +54,17 @@ class Bench:
                         ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_PYTHON_INTERPRETER=sys.executable, ANSIBLE_RETRY_FILES_ENABLED="False")
 
     def playbook(self, tasks, hosts="localhost", inventory=None, forks=5, env=None):
-        """Run a one-play playbook; returns (per-task seconds, wall seconds)."""
+        """Run a one-play playbook; returns (per-task seconds, wall seconds).
+
+        Without an inventory the play runs on localhost, connection local; an inventory says how to connect.
+        """
         path = os.path.join(self.workdir, "bench.yml")
         with open(path, "w", encoding="utf-8") as handle:
             yaml.dump([{"name": "bench", "hosts": hosts, "gather_facts": False, "tasks": tasks}], handle,
                       Dumper=PlainDumper)
         timings = os.path.join(self.workdir, "timings.json")
-        command = [os.path.join(BIN, "ansible-playbook"), path, "--forks", str(forks),
-                   "-i", inventory or "localhost,", "-c", "local"]
+        command = [os.path.join(BIN, "ansible-playbook"), path, "--forks", str(forks)]
+        command += ["-i", inventory] if inventory else ["-i", "localhost,", "-c", "local"]
         started = time.perf_counter()
         result = subprocess.run(command, env=dict(self.env, BENCH_TIMINGS_FILE=timings, **(env or {})),
                                 capture_output=True, text=True, check=False)
@@ -82,8 +86,7 @@ class Bench:
         with open(path, encoding="utf-8") as handle:
             document = json.load(handle)
         for record in document["connections"]:
-            record["created"] = record["confirmed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ",
-                                                                        time.gmtime(time.time() - 60))
+            record["created"] = record["confirmed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(document, handle)
 
@@ -241,6 +244,46 @@ def baseline_inventories(python, config, workdir, env):
     return static, floor
 
 
+def connection_plugin(workdir, rows, repeat, tasks=20):
+    """Tasks on a device through community.remoteit.ssh against ansible.builtin.ssh straight to the same sshd."""
+    with SshDevice() as device, Sandbox(env={"DEVICE_SSH_PORT": str(device.port)}) as sandbox:
+        bench = Bench(sandbox, workdir, repeat)
+        known_hosts = os.path.join(workdir, "known_hosts")
+        login = dict(device.ansible_ssh_args(), ansible_ssh_common_args="-o UserKnownHostsFile=%s "
+                     "-o StrictHostKeyChecking=accept-new" % known_hosts)
+        inventories = {}
+        for name, connection in (("direct", {"ansible_connection": "ansible.builtin.ssh", "ansible_host": "127.0.0.1",
+                                             "ansible_port": device.port}),
+                                 ("plugin", {"ansible_connection": "community.remoteit.ssh"})):
+            inventories[name] = os.path.join(workdir, name + ".yml")
+            with open(inventories[name], "w", encoding="utf-8") as handle:
+                yaml.safe_dump({"all": {"hosts": {"pi-garage": dict(login, **connection)}}}, handle)
+        work = [{"name": "ping", "ansible.builtin.ping": {}}] * tasks
+        medians, walls = {}, {}
+        for _round in range(max(repeat // 5, 1)):
+            for name in ("direct", "plugin"):
+                if name == "plugin":  # each run opens its proxy first, as a run after a teardown does
+                    bench.playbook([{"name": "close", CONNECTION: {"device": "pi-garage", "service": "ssh",
+                                                                   "state": "absent"}}])
+                seconds, wall = bench.playbook(work, hosts="all", inventory=inventories[name])
+                medians.setdefault(name, []).append(statistics.median(seconds[1:]))
+                walls.setdefault(name, []).append(wall)
+        per_task = {name: statistics.median(values) for name, values in medians.items()}
+        whole = {name: statistics.median(values) for name, values in walls.items()}
+        bench.playbook([{"name": "close", CONNECTION: {"device": "pi-garage", "service": "ssh", "state": "absent"}}])
+    task_ratio = per_task["plugin"] / per_task["direct"]
+    run_ratio = whole["plugin"] / whole["direct"]
+    rows += [
+        ("(baseline: a task over ansible.builtin.ssh straight to the device)", "%.1f ms" % (per_task["direct"] * 1000),
+         "", None),
+        ("a task through community.remoteit.ssh", "%.1f ms = %.2fx ssh" % (per_task["plugin"] * 1000, task_ratio),
+         "<= 1.05x ssh", task_ratio <= 1.05),
+        ("(baseline: %d tasks over ansible.builtin.ssh, whole run)" % tasks, "%.2f s" % whole["direct"], "", None),
+        ("%d tasks through community.remoteit.ssh, whole run with the first open" % tasks,
+         "%.2f s = %.2fx ssh" % (whole["plugin"], run_ratio), "<= 1.15x ssh", run_ratio <= 1.15),
+    ]
+
+
 def fleet(workdir, rows, size=200, forks=50):
     """`size` hosts opening their proxy in one task with `forks` forks."""
     world = generate_world(size)
@@ -274,6 +317,8 @@ def main():
         bench = Bench(sandbox, workdir, args.repeat)
         overhead(bench, rows)
         api_calls(bench, rows)
+    with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
+        connection_plugin(workdir, rows, args.repeat)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         inventory_scale(workdir, rows, args.inventory_python)
         fleet(workdir, rows)

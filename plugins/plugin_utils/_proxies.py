@@ -365,6 +365,7 @@ class ProxyManager:
         self._sessions = None
         return closed
 
+
 def parse_selector(text):
     """A service id, "device/service", or a device name alone, as lookups and filters accept them."""
     text = (text or "").strip()

@@ -89,7 +89,7 @@ def _pick_service(device, service):
     if service is None:
         if len(services) == 1:
             return services[0]
-        raise RemoteitError("device %r has %d services (%s): choose one with service"
+        raise RemoteitError("device %r has %d services (%s): choose one with service (DEVICE/SERVICE in the lookup)"
                             % (device["name"], len(services), listing), kind="ambiguous")
     matches = [item for item in services if item["name"].lower() == service.lower()]
     if len(matches) == 1:

@@ -14,7 +14,10 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar
 
-from ..plugin_utils.fakes import FakeClient
+from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager, to_result
+
+from ..plugin_utils.fakes import FakeClient, device
 
 try:
     from ansible.template import trust_as_template
@@ -78,3 +81,72 @@ def test_variables_are_templated_like_any_other(lookup, monkeypatch):
     variables = {"remoteit_access_key_id": "AK", "remoteit_secret_access_key": trust_as_template("{{ vault_secret }}")}
     assert lookup(SERVICE_ID, variables=variables, on_missing="skip") == []
     assert used == ["YWJj"]
+
+
+@pytest.fixture
+def api(lookup, monkeypatch, tmp_path):
+    """The FakeClient the lookup talks to (pi-kitchen: ssh and web; pi-garage: ssh); api.open(device, service)
+    opens a proxy as the remoteit_connection module would, recording it in the lookup's connections file."""
+    client = FakeClient([
+        device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), ("web", "02"))),
+        device("pi-garage", "80:00:00:00:02:00:00:00"),
+    ])
+    monkeypatch.setattr(sys.modules[type(lookup.plugin).__module__], "build_client", lambda *_args: client)
+    manager = ProxyManager(client, ConnectionStore(str(tmp_path / "connections.json")))
+    client.open = lambda device_name, service: to_result(
+        manager.ensure({"device": device_name, "service": service}, "255.255.255.255", 300)[0], reused=True)
+    return client
+
+
+def test_a_miss_is_cached_like_a_hit_within_the_process(lookup, api):
+    api.open("pi-kitchen", "ssh")  # another service's record: the file exists
+    assert lookup("pi-garage/ssh", on_missing="skip") == []
+    asked = list(api.calls)
+    assert asked  # the first evaluation asked remote.it which service pi-garage/ssh is
+    assert lookup("pi-garage/ssh", on_missing="skip") == []
+    assert api.calls == asked
+
+
+def test_a_changed_connections_file_is_read_again(lookup, api, tmp_path):
+    api.open("pi-kitchen", "ssh")
+    assert lookup("pi-garage/ssh", on_missing="skip") == []
+    path = tmp_path / "connections.json"
+    before = path.stat().st_mtime_ns
+    opened = api.open("pi-garage", "ssh")  # a later task opened it
+    # A write within the file system's timestamp granularity keeps the mtime: make the change visible.
+    os.utime(path, ns=(before + 10 ** 9, before + 10 ** 9))
+    assert lookup("pi-garage/ssh", on_missing="skip") == [opened]
+
+
+def test_a_device_alone_with_several_services_fails_listing_them(lookup, api):
+    api.open("pi-kitchen", "ssh")  # even when one of them has a recorded connection
+    with pytest.raises(AnsibleLookupError) as error:
+        lookup("pi-kitchen")
+    assert "device 'pi-kitchen' has 2 services (ssh, web)" in str(error.value)
+
+
+def test_a_device_alone_with_one_service_is_found(lookup, api):
+    opened = api.open("pi-garage", "ssh")
+    assert lookup("PI-GARAGE") == [opened]
+
+
+def missing_message(tmp_path, term):
+    return ("no live remote.it connection is recorded for %r in %s; open one first with the "
+            "community.remoteit.remoteit_connection module (state: present)" % (term, tmp_path / "connections.json"))
+
+
+def test_on_missing_error_fails_naming_the_module_that_opens_one(lookup, api, tmp_path):
+    api.open("pi-kitchen", "ssh")
+    with pytest.raises(AnsibleLookupError) as error:
+        lookup("pi-kitchen/ssh", "pi-garage/ssh")  # on_missing defaults to error
+    assert str(error.value) == missing_message(tmp_path, "pi-garage/ssh")
+
+
+@pytest.mark.parametrize("on_missing, warns", [("warn", True), ("skip", False)])
+def test_on_missing_warn_and_skip_return_the_terms_that_have_one(
+        lookup, api, monkeypatch, tmp_path, on_missing, warns):
+    opened = api.open("pi-kitchen", "ssh")
+    warnings = []
+    monkeypatch.setattr(sys.modules[type(lookup.plugin).__module__].display, "warning", warnings.append)
+    assert lookup("pi-kitchen/ssh", "pi-garage/ssh", on_missing=on_missing) == [opened]
+    assert warnings == ([missing_message(tmp_path, "pi-garage/ssh")] if warns else [])

@@ -64,15 +64,16 @@ class FakeClient:
             self.calls.append(("connect", service_id, host_ip))
             if self.before_connect:
                 self.before_connect()
-            failure = self.connect_failures.pop(0) if self.connect_failures else None
-            if failure is not None and not isinstance(failure, AmbiguousResultError):
-                raise failure
-            connection_id = self.add_session(service_id)
-            if failure is None:
+            if not self.connect_failures:
+                connection_id = self.add_session(service_id)
                 return {"id": connection_id, "host": "proxy.example", "port": 33000,
                         "url": "tcp://proxy.example:33000", "reverseProxy": False, "created": self.session_list[-1]["timestamp"],
                         "timeout": 28800,
                         "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
+            failure = self.connect_failures.pop(0)
+            if not isinstance(failure, AmbiguousResultError):
+                raise failure  # refused: nothing opened
+            self.add_session(service_id)  # opened, but the answer is lost
             if after_lost_answer is None:
                 raise failure
             after_lost_answer()

@@ -1,0 +1,154 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""The options are declared in several places; these tests guard that they agree.
+
+The shared connection and auth options live in _options.CONNECTION_OPTIONS (what the code reads, with
+each one's type, default and environment variable) and again in the doc fragment plugins/doc_fragments/api.py:
+its DOCUMENTATION is what ansible-doc shows for every module and plugin, and for the lookup and the inventory
+plugin also what Ansible's configuration system reads, with PLUGINS (environment and [remoteit] ini entries)
+and VARS (the remoteit_<option> variables). Each module's options are its action plugin's argument spec (what
+a task accepts) and its doc stub in plugins/modules/ (what ansible-doc and the docsite show).
+
+An option added to, renamed in or given another type or default in one of those places only (for example
+CONNECTION_OPTIONS alone, which the lookup would then ask Ansible for and fail on) fails here, and each
+assertion lists every disagreement it found.
+"""
+
+from __future__ import annotations
+
+import importlib
+import re
+
+import pytest
+import yaml
+from ansible import constants as C
+from ansible.plugins.loader import action_loader, fragment_loader, inventory_loader, lookup_loader
+from ansible.utils.plugin_docs import get_docstring
+
+from ansible_collections.community.remoteit.plugins.doc_fragments.api import ModuleDocFragment
+from ansible_collections.community.remoteit.plugins.plugin_utils._action import _connection_argument_spec
+from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
+
+COLLECTION = "community.remoteit"
+MODULES = ("remoteit_connection", "remoteit_connection_info", "remoteit_device_info")
+INI_SECTION = "remoteit"
+
+
+def fragment_options(section):
+    return yaml.safe_load(getattr(ModuleDocFragment, section))["options"]
+
+
+def differing_names(where, declared, expected):
+    """Messages for the option names `declared` in `where` has more or fewer of than `expected`."""
+    problems = ["%s declares %s, which CONNECTION_OPTIONS lacks" % (where, name) for name in sorted(set(declared) - set(expected))]
+    problems += ["%s lacks %s" % (where, name) for name in sorted(set(expected) - set(declared))]
+    return problems
+
+
+def differing_values(where, name, pairs):
+    """Messages for each (what, declared, expected) of option `name` in `where` whose values differ."""
+    return ["%s: %s has %s %r, expected %r" % (where, name, what, declared, expected)
+            for what, declared, expected in pairs if declared != expected]
+
+
+def expected_entries(name, env, variables):
+    """The env, ini and vars entries of a shared option in a plugin's configuration, as names."""
+    return {"env": [env] if env else [], "ini": [(INI_SECTION, name)],
+            "vars": ["remoteit_" + name] if variables else []}
+
+
+def entry_names(definition):
+    """The env, ini and vars entries of an option definition (from YAML or Ansible's configuration), as names."""
+    return {"env": [entry["name"] for entry in definition.get("env") or []],
+            "ini": [(entry["section"], entry["key"]) for entry in definition.get("ini") or []],
+            "vars": [entry["name"] for entry in definition.get("vars") or []]}
+
+
+def test_the_doc_fragment_documents_the_shared_options_as_the_code_reads_them():
+    documented = fragment_options("DOCUMENTATION")
+    plugins = fragment_options("PLUGINS")
+    variables = fragment_options("VARS")
+    problems = differing_names("doc fragment api (DOCUMENTATION)", documented, CONNECTION_OPTIONS)
+    problems += differing_names("doc fragment api.plugins (PLUGINS)", plugins, CONNECTION_OPTIONS)
+    problems += differing_names("doc fragment api.vars (VARS)", variables, CONNECTION_OPTIONS)
+    for name, (kind, default, env) in CONNECTION_OPTIONS.items():
+        doc = documented.get(name) or {}
+        problems += differing_values("doc fragment api (DOCUMENTATION)", name, [
+            ("type", doc.get("type", "str"), kind), ("default", doc.get("default"), default)])
+        if name in plugins:
+            declared = entry_names(plugins[name])
+            expected = expected_entries(name, env, variables=False)
+            problems += differing_values("doc fragment api.plugins (PLUGINS)", name, [
+                ("env", declared["env"], expected["env"]), ("ini", declared["ini"], expected["ini"])])
+        if name in variables:
+            problems += differing_values("doc fragment api.vars (VARS)", name, [
+                ("vars", entry_names(variables[name])["vars"], expected_entries(name, env, True)["vars"])])
+    assert not problems, "\n".join(problems)
+
+
+def module_documentation(module):
+    """The module's DOCUMENTATION with its doc fragments merged, as ansible-doc renders it."""
+    stub = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % (COLLECTION, module))
+    return get_docstring(stub.__file__, fragment_loader, collection_name=COLLECTION, is_module=True)[0]
+
+
+def normalized(option):
+    """What an option of an argument spec or a documentation says about its values, in the same terms."""
+    return {"type": option.get("type", "str"), "default": option.get("default"), "choices": option.get("choices"),
+            "required": bool(option.get("required", False)), "elements": option.get("elements")}
+
+
+@pytest.mark.parametrize("module", MODULES)
+def test_each_modules_argument_spec_matches_its_documentation(module):
+    action = action_loader.get("%s.%s" % (COLLECTION, module), class_only=True)
+    spec = dict(_connection_argument_spec(), **action.argument_spec)
+    documented = module_documentation(module)["options"]
+    where = "%s (argument spec vs plugins/modules/%s.py with its doc fragments)" % (module, module)
+    problems = ["%s: %s is accepted but not documented" % (where, name) for name in sorted(set(spec) - set(documented))]
+    problems += ["%s: %s is documented but not accepted" % (where, name) for name in sorted(set(documented) - set(spec))]
+    for name in sorted(set(spec) & set(documented)):
+        accepted, shown = normalized(spec[name]), normalized(documented[name])
+        problems += ["%s: %s is documented with %s %r, but the argument spec has %r"
+                     % (where, name, field, shown[field], accepted[field])
+                     for field in sorted(accepted) if shown[field] != accepted[field]]
+    assert not problems, "\n".join(problems)
+
+
+def options_read_in(plugin):
+    """The option names a plugin's code asks Ansible for: get_option('x') calls, and the shared options."""
+    with open(importlib.import_module(type(plugin).__module__).__file__, encoding="utf-8") as handle:
+        source = handle.read()
+    names = set(re.findall(r"get_option\(\s*[\"'](\w+)[\"']\s*\)", source))
+    if "plugin_options(self)" in source:
+        names |= set(CONNECTION_OPTIONS)
+    return names
+
+
+@pytest.mark.parametrize("loader, name, own, variables", [
+    pytest.param(lookup_loader, "remoteit_connection", {"_terms"}, True, id="lookup"),
+    pytest.param(inventory_loader, "remoteit", {"plugin"}, False, id="inventory"),
+])
+def test_the_lookup_and_inventory_options_match_their_documentation(loader, name, own, variables):
+    plugin = loader.get("%s.%s" % (COLLECTION, name))
+    definitions = C.config.get_configuration_definitions(plugin.plugin_type, plugin._load_name)
+    where = "%s plugin %s.%s" % (plugin.plugin_type, COLLECTION, name)
+    problems = ["%s: its code reads %s, which it does not document" % (where, option)
+                for option in sorted(options_read_in(plugin) - set(definitions))]
+    stub = importlib.import_module(type(plugin).__module__)
+    own_documented = set(yaml.safe_load(stub.DOCUMENTATION)["options"])
+    problems += ["%s: documents %s, which its code never reads" % (where, option)
+                 for option in sorted(own_documented - options_read_in(plugin) - own)]
+    for option, (kind, default, env) in CONNECTION_OPTIONS.items():
+        definition = definitions.get(option)
+        if definition is None:
+            problems.append("%s: lacks the shared option %s" % (where, option))
+            continue
+        declared, expected = entry_names(definition), expected_entries(option, env, variables)
+        problems += differing_values(where, option, [
+            ("type", definition.get("type", "str"), kind), ("default", definition.get("default"), default),
+            ("env", declared["env"], expected["env"]), ("ini", declared["ini"], expected["ini"]),
+            ("vars", declared["vars"], expected["vars"])])
+    assert not problems, "\n".join(problems)
