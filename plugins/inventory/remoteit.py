@@ -7,7 +7,7 @@ from __future__ import annotations
 
 DOCUMENTATION = r"""
 name: remoteit
-short_description: remote.it devices as inventory hosts, optionally reachable through proxies
+short_description: remote.it devices as inventory hosts, reachable through proxies
 version_added: 0.1.0
 description:
   - Makes one host per remote.it device, named after the device (characters other than letters, digits, C(.),
@@ -15,9 +15,10 @@ description:
     and C(remoteit_inactive).
   - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable.
     Target the group C(remoteit_active), or set O(include_inactive=false).
-  - With O(connect_service), every active device that has that service gets a proxy, reusing a live recorded one
-    or opening a new one, and C(ansible_host)/C(ansible_port) point at it, so plays reach devices behind NAT
-    directly.
+  - With O(connect_service), every active device that has that service is made reachable through it, as
+    O(connect_mode) says. By default (V(on_demand)) nothing is opened while the inventory is built; each such host
+    uses the P(community.remoteit.ssh#connection) connection plugin, which opens or reuses a proxy the first
+    time a play uses the host.
   - Strings from the API are marked unsafe, so a device name can never be evaluated as a template.
   - The configuration file name must end with C(remoteit.yml) or C(remoteit.yaml).
 options:
@@ -34,18 +35,57 @@ options:
     default: true
   connect_service:
     description:
-      - The name of a service, such as V(ssh), to open proxies to (compared case-insensitively).
-      - Opened connections are recorded in O(connections_file) like those of M(community.remoteit.remoteit_connection),
-        which closes them again (O(community.remoteit.remoteit_connection#module:state=absent)).
+      - The name of a service, such as V(ssh), that makes every active device that has it reachable, as
+        O(connect_mode) says (compared case-insensitively). Inactive devices and devices without it are left as
+        they are.
+      - A name that no device has is a warning that lists the service names that exist.
     type: str
+  connect_mode:
+    description:
+      - How O(connect_service) makes a device reachable.
+      - V(on_demand) opens nothing while the inventory is built, so C(ansible-inventory), an AWX inventory sync or a
+        run with C(--limit) opens no proxy that no play uses. Each host gets the host variables
+        C(ansible_connection=community.remoteit.ssh), C(remoteit_service) (the service's name) and
+        C(remoteit_device) (the device id, so that devices whose names differ only in case stay apart). The
+        P(community.remoteit.ssh#connection) connection plugin then reuses or opens the host's proxy the first time
+        a play uses the host. For SSH services.
+      - V(eager) opens the proxies while the inventory is built, O(connect_workers) at a time, reusing live recorded
+        ones, and points C(ansible_host) and C(ansible_port) at them; the host variable C(remoteit_connection) holds
+        the connection, shaped like the result of M(community.remoteit.remoteit_connection). For services that are
+        not SSH, such as a web interface (a reverse proxy, reached at C(remoteit_connection.url)) or a database port,
+        that tasks on the controller reach. Every build of the inventory opens what is missing, whether a play uses
+        it or not.
+      - Either way, the proxies are recorded in O(connections_file) like those of
+        M(community.remoteit.remoteit_connection), which closes them again
+        (O(community.remoteit.remoteit_connection#module:state=absent)); neither closes a proxy by itself.
+    type: str
+    choices: [on_demand, eager]
+    default: on_demand
+    version_added: 0.2.0
+  connect_workers:
+    description:
+      - With O(connect_mode=eager), how many proxies are opened at the same time, each by a thread with a client
+        of its own.
+      - V(1) opens them one after the other. More make the inventory of a large fleet faster to build but send
+        remote.it more requests at once; throttled requests (HTTP 429) are retried as O(retries) says.
+    type: int
+    default: 10
+    version_added: 0.2.0
   connect_host_ip:
     description:
-      - The O(community.remoteit.remoteit_connection#module:host_ip) of the proxies O(connect_service) opens.
+      - The O(community.remoteit.remoteit_connection#module:host_ip) of the proxies, V(latching), V(public) or an
+        IPv4/IPv6 address.
+      - With O(connect_mode=eager), the proxies that are opened while the inventory is built.
+      - With O(connect_mode=on_demand), set in the configuration file, it is handed to the hosts as the host
+        variable C(remoteit_host_ip), which the connection plugin reads; not set, the connection plugin's default
+        (V(latching)) or your own C(remoteit_host_ip) variable applies.
     type: str
     default: latching
   connect_renew_before:
     description:
-      - A recorded connection that expires within this many seconds is not reused.
+      - A recorded connection that expires within this many seconds is not reused; a new one is opened.
+      - With O(connect_mode=on_demand), set in the configuration file, it is handed to the hosts as the host
+        variable C(remoteit_renew_before), which the connection plugin reads.
     type: int
     default: 300
 extends_documentation_fragment:
@@ -54,14 +94,25 @@ extends_documentation_fragment:
   - ansible.builtin.constructed
   - ansible.builtin.inventory_cache
 notes:
-  - With caching enabled, the device list comes from the cache, but O(connect_service) still checks that the
-    recorded connections are alive, asking remote.it at most once per run.
+  - With O(connect_mode=on_demand), the shared options that the configuration file sets, except the access key
+    (O(access_key_id), O(secret_access_key)), are handed to the hosts as the variables the connection plugin reads
+    (C(remoteit_api_url), C(remoteit_account_id), C(remoteit_connections_file), ...), so it uses the same account
+    and records. The access key is never made a host variable, where C(ansible-inventory) would show it; give the
+    connection plugin the key through the environment, the credentials file, or vault-encrypted
+    C(remoteit_access_key_id) and C(remoteit_secret_access_key) variables.
+  - With caching enabled, the device list comes from the cache. With O(connect_mode=eager), O(connect_service) still
+    checks that the recorded connections are alive, asking remote.it at most once per build when none has to be
+    opened; with O(connect_mode=on_demand), a build from the cache sends no request at all.
   - For large fleets, most of the time to build the inventory is ansible-core storing each host variable. The cache
     saves the API calls, not that time. ansible-core 2.19 and later inspect every value they store, which makes
     this about three times slower than on 2.16.
 seealso:
+  - plugin: community.remoteit.ssh
+    plugin_type: connection
   - module: community.remoteit.remoteit_connection
   - module: community.remoteit.remoteit_device_info
+  - ref: ansible_collections.community.remoteit.docsite.guide_reaching_devices
+    description: The ways to reach devices through remote.it, and when each fits.
 author:
   - community.remoteit maintainers (@ansible-collections)
 """
@@ -72,7 +123,8 @@ EXAMPLES = r"""
 #   ansible remoteit_active -i fleet.remoteit.yml -m ansible.builtin.ping
 # or leave inactive devices out of the inventory with include_inactive: false, as below.
 
-# fleet.remoteit.yml: the active devices, SSH through a proxy, grouped by the services they have.
+# fleet.remoteit.yml: the active devices, each reached over SSH through a proxy that the connection plugin
+# community.remoteit.ssh opens the first time a play uses the host; grouped by the services they have.
 plugin: community.remoteit.remoteit
 include_inactive: false
 connect_service: ssh
@@ -87,10 +139,24 @@ cache: true
 cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/remoteit-inventory
 cache_timeout: 600
+
+---
+# web.remoteit.yml: a proxy to every device's web interface, opened while the inventory is built, up to 20 at
+# once. Tasks on the controller reach it, for instance:
+#   ansible.builtin.uri:
+#     url: "{{ remoteit_connection.url }}"
+#   delegate_to: localhost
+plugin: community.remoteit.remoteit
+include_inactive: false
+connect_service: web
+connect_mode: eager
+connect_workers: 20
 """
 
 import json
 import re
+import threading
+from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
@@ -116,7 +182,9 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
         return value
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
+    CONNECTION_OPTIONS,
     build_client,
     build_store,
     plugin_options,
@@ -133,6 +201,12 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._targets import
 display = Display()
 
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
+CONNECTION_PLUGIN = "community.remoteit.ssh"
+# The shared options an inventory file may set that the connection plugin reads as remoteit_<name> host variables.
+# The key pair is not among them: a host variable shows in `ansible-inventory --list`.
+HANDED_TO_HOSTS = tuple(name for name in CONNECTION_OPTIONS if name not in KEY_OPTIONS)
+# remote.it's application types HTTP and HTTPS, which it serves through reverse proxies (a URL, no port).
+REVERSE_PROXY_APPLICATIONS = (7, 8)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -150,47 +224,127 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         use_cache = self.get_option("cache") and cache
         devices = _from_cache(self._cache.get(cache_key)) if use_cache else None
         try:
-            client = build_client(options, plugin_sources(self, "the inventory file %s" % path, self._vars, config),
-                                  display.warning)
+            sources = plugin_sources(self, "the inventory file %s" % path, self._vars, config)
+            client = build_client(options, sources, display.warning)
             if devices is None:
                 devices = list(client.iter_devices())
                 if self.get_option("cache"):
                     self._cache[cache_key] = _for_cache(devices)
             if not self.get_option("include_inactive"):
                 devices = [device for device in devices if device["state"] == "active"]
-            connections = self._connect(client, build_store(options), devices)
+            targets = self._targets(devices)
+            if self.get_option("connect_mode") == "eager":
+                extra_vars = self._connect(client, lambda: build_client(options, sources, _ignore),
+                                           build_store(options), targets)
+            else:
+                extra_vars = self._on_demand(client, config or {}, targets)
         except RemoteitError as exc:
             raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None
-        self._populate(devices, connections)
+        self._populate(devices, extra_vars)
 
-    def _connect(self, client, store, devices):
-        """device id -> connection result, for each active device that has the connect_service."""
+    def _targets(self, devices):
+        """(device, service, target) of each active device that has the connect_service; warns when no device has
+        it."""
         service_name = self.get_option("connect_service")
         if not service_name:
-            return {}
-        host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
-        warning = public_warning(host_ip)
-        if warning:
-            display.warning(warning)
-        manager = ProxyManager(client, store)
-        connections = {}
+            return []
+        targets = []
         found = False
         for device in devices:
             service = next((item for item in device["services"] if item["name"].lower() == service_name.lower()),
                            None)
             found = found or service is not None
-            if device["state"] != "active" or service is None:
-                continue
-            record, reused, _target = manager.ensure(service_target(device, service), host_ip,
-                                                     self.get_option("connect_renew_before"))
-            connections[device["id"]] = to_result(record, reused=reused)
+            if device["state"] == "active" and service is not None:
+                targets.append((device, service, service_target(device, service)))
         if not found:
             existing = sorted({item["name"] for device in devices for item in device["services"]}, key=str.lower)
             display.warning("remote.it inventory: connect_service %r: no device has a service of that name; the "
                             "service names that exist: %s" % (service_name, ", ".join(existing) or "none"))
-        return connections
+        return targets
 
-    def _populate(self, devices, connections):
+    def _on_demand(self, client, config, targets):
+        """device id -> (host vars from the API, other host vars) that let the connection plugin open the proxy when
+        a play first uses the host.
+
+        What the inventory file set of the shared options (the key pair aside) and of connect_host_ip and
+        connect_renew_before is handed on, so that the connection plugin uses the same account and records.
+        """
+        common = {}
+        for name in HANDED_TO_HOSTS:
+            if config.get(name) is not None:
+                common["remoteit_" + name] = client.api_url if name == "api_url" else self.get_option(name)
+        if config.get("connect_host_ip") is not None:
+            normalize_host_ip(self.get_option("connect_host_ip"))  # an invalid value fails here, not in every task
+            common["remoteit_host_ip"] = self.get_option("connect_host_ip").strip()
+        if config.get("connect_renew_before") is not None:
+            common["remoteit_renew_before"] = self.get_option("connect_renew_before")
+        if any(service.get("application") in REVERSE_PROXY_APPLICATIONS for _device, service, _target in targets):
+            display.warning("remote.it inventory: connect_service %r is an HTTP(S) service, which remote.it serves "
+                            "through reverse proxies that SSH cannot use: set connect_mode: eager, and reach it at "
+                            "the host variable remoteit_connection.url" % self.get_option("connect_service"))
+        common["ansible_connection"] = CONNECTION_PLUGIN
+        return {device["id"]: ({"remoteit_device": device["id"], "remoteit_service": target["service_name"]}, common)
+                for device, _service, target in targets}
+
+    def _connect(self, client, new_client, store, targets):
+        """device id -> (host vars from the API, {}) of its proxy, reused or opened now (connect_mode eager).
+
+        Live recorded proxies are found first, asking remote.it at most once; the missing ones are opened by up to
+        connect_workers threads, each with a client (and an HTTP session) and a ProxyManager of its own. The
+        connections file is written under a lock, so the threads' records all land.
+        """
+        workers = self.get_option("connect_workers")
+        if workers < 1:
+            raise RemoteitError("connect_workers must be 1 or more", kind="invalid_input")
+        host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
+        renew_before = self.get_option("connect_renew_before")
+        warning = public_warning(host_ip)
+        if warning and targets:
+            display.warning(warning)
+        manager = ProxyManager(client, store)
+        connections, missing = {}, []
+        for device, _service, target in targets:
+            record, _reused, _target = _attempt(device, manager.ensure, target, host_ip, renew_before,
+                                                check_mode=True)
+            if record is None:
+                missing.append((device, target))
+            else:
+                _attempt(device, manager.settle, target["service_id"])  # a lost connect of an earlier run
+                connections[device["id"]] = to_result(record, reused=True)
+
+        local = threading.local()
+        stop = threading.Event()  # set by a failure or an interrupt: open nothing more
+
+        def ensure(device, target):
+            if stop.is_set():
+                return None
+            try:
+                if getattr(local, "manager", None) is None:
+                    local.manager = ProxyManager(new_client(), store)
+                record, reused, _target = _attempt(device, local.manager.ensure, target, host_ip, renew_before)
+            except BaseException:
+                stop.set()
+                raise
+            return to_result(record, reused=reused)
+
+        if missing:
+            futures = []
+            pool = ThreadPoolExecutor(max_workers=min(workers, len(missing)), thread_name_prefix="remoteit-connect")
+            try:
+                futures = [pool.submit(ensure, device, target) for device, target in missing]
+                wait(futures, return_when=FIRST_EXCEPTION)
+            finally:  # what is on its way is recorded before the inventory fails or the interrupt goes on
+                stop.set()
+                pool.shutdown(wait=True, cancel_futures=True)
+            failures = [future.exception() for future in futures
+                        if not future.cancelled() and future.exception() is not None]
+            if failures:
+                raise failures[0]
+            for (device, _target), future in zip(missing, futures):
+                connections[device["id"]] = future.result()
+        return {device_id: (_connection_vars(connection), {}) for device_id, connection in connections.items()}
+
+    def _populate(self, devices, extra_vars):
         strict = self.get_option("strict")
         taken = set()
         for device in devices:
@@ -205,17 +359,36 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "remoteit_online": device["online"],
                 "remoteit_services": device["services"],
             }
-            connection = connections.get(device["id"])
-            if connection:
-                hostvars.update(remoteit_connection=connection, ansible_host=connection["host"])
-                if connection["port"] is not None:
-                    hostvars["ansible_port"] = connection["port"]
+            from_api, own = extra_vars.get(device["id"], ({}, {}))
+            hostvars.update(from_api)
             hostvars = make_untrusted(hostvars)
+            hostvars.update(own)  # values of this plugin and of the inventory file, not from the API
             for name, value in hostvars.items():
                 self.inventory.set_variable(host, name, value)
             self._set_composite_vars(self.get_option("compose"), hostvars, host, strict=strict)
             self._add_host_to_composed_groups(self.get_option("groups"), hostvars, host, strict=strict)
             self._add_host_to_keyed_groups(self.get_option("keyed_groups"), hostvars, host, strict=strict)
+
+
+def _ignore(_warning):
+    """Warnings of the workers' clients: the inventory's own client gave them already."""
+
+
+def _attempt(device, function, *args, **kwargs):
+    """function(*args, **kwargs), its RemoteitError naming the device it was for."""
+    try:
+        return function(*args, **kwargs)
+    except RemoteitError as exc:
+        raise RemoteitError("device %s [%s]: %s" % (device["name"], device["id"], exc), kind=exc.kind,
+                            status=exc.status, field=exc.field) from None
+
+
+def _connection_vars(connection):
+    """Host vars that point Ansible at a proxy: ansible_host and, unless it is a reverse proxy, ansible_port."""
+    hostvars = {"remoteit_connection": connection, "ansible_host": connection["host"]}
+    if connection["port"] is not None:
+        hostvars["ansible_port"] = connection["port"]
+    return hostvars
 
 
 def _for_cache(devices):

@@ -1,4 +1,4 @@
-"""The inventory plugin: devices as hosts, constructed groups and vars, proxies on demand, caching."""
+"""The inventory plugin: devices as hosts, constructed groups and vars, proxies on demand or eagerly, caching."""
 
 import json
 
@@ -47,7 +47,8 @@ def plain(value):
 
 def close_recorded(run_ansible, ansible_env, tmp_path):
     """Close every connection the inventory recorded, as a user would with the module."""
-    for record in json.loads((tmp_path / "connections.json").read_text())["connections"]:
+    path = tmp_path / "connections.json"
+    for record in json.loads(path.read_text())["connections"] if path.exists() else []:
         run_ansible("localhost", "-m", "community.remoteit.remoteit_connection",
                     "-a", "connection_id=%s state=absent" % record["id"], env=ansible_env)
 
@@ -71,17 +72,76 @@ def test_devices_become_hosts_with_groups_and_composed_vars(inventory_list, inve
     assert clean_sandbox.proxies() == []
 
 
-def test_connect_service_reaches_every_active_device_through_proxies(
-        run_ansible, inventory_file, ansible_env, clean_sandbox, tmp_path):
-    path = inventory_file(connect_service="ssh")
-    result = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
-    assert result.stdout.count("SUCCESS") == 4
-    assert len(clean_sandbox.proxies()) == 4
-    again = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
-    assert again.stdout.count("SUCCESS") == 4
-    assert len(clean_sandbox.proxies()) == 4, "the second run reuses the recorded proxies"
-    close_recorded(run_ansible, ansible_env, tmp_path)
+ACTIVE_SSH_HOSTS = {"pi-kitchen": "80:00:00:00:01:00:00:01", "pi-garage": "80:00:00:00:01:00:00:02",
+                    "kiosk-lobby": "80:00:00:00:01:00:00:04", "KIOSK-LOBBY": "80:00:00:00:01:00:00:05"}
+
+
+def mutations(sandbox):
+    return [entry["fields"][0] for entry in sandbox.requests() if entry["operation"] == "mutation"]
+
+
+def test_on_demand_inventory_opens_nothing_and_hands_hosts_to_the_connection_plugin(
+        inventory_list, inventory_file, clean_sandbox, tmp_path):
+    listing = inventory_list(inventory_file(connect_service="ssh"))
+    hostvars = listing["_meta"]["hostvars"]
+    for host, device_id in ACTIVE_SSH_HOSTS.items():
+        assert plain(hostvars[host]["ansible_connection"]) == "community.remoteit.ssh"
+        assert plain(hostvars[host]["remoteit_service"]) == "ssh"
+        assert plain(hostvars[host]["remoteit_device"]) == device_id
+        assert "ansible_host" not in hostvars[host] and "ansible_port" not in hostvars[host]
+    assert "ansible_connection" not in hostvars["gateway-01"]  # inactive: in remoteit_inactive
+    assert mutations(clean_sandbox) == []
+    assert [entry for entry in clean_sandbox.requests() if "sessions" in entry["fields"]] == []
     assert clean_sandbox.proxies() == []
+    assert not (tmp_path / "connections.json").exists()
+
+
+def test_on_demand_opens_only_the_proxies_a_play_uses_and_reuses_them(
+        run_ansible, inventory_file, ansible_env, clean_sandbox, tmp_path):
+    """Needs the connection plugin community.remoteit.ssh. The inventory file's api_url and connections_file reach
+    it as host variables: the environment points elsewhere."""
+    path = inventory_file(connect_service="ssh", api_url=clean_sandbox.url,
+                          connections_file=str(tmp_path / "connections.json"))
+    elsewhere = dict(ansible_env, REMOTEIT_API_URL="http://127.0.0.1:9/graphql/v1",
+                     REMOTEIT_CONNECTIONS_FILE=str(tmp_path / "elsewhere.json"))
+    try:
+        limited = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, "--limit", "pi-garage",
+                              env=elsewhere)
+        assert limited.stdout.count("SUCCESS") == 1
+        assert [proxy["service_id"] for proxy in clean_sandbox.proxies()] == ["80:00:00:00:01:00:02:01"]
+        result = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=elsewhere)
+        assert result.stdout.count("SUCCESS") == 4, result.stdout
+        assert len(clean_sandbox.proxies()) == 4
+        again = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=elsewhere)
+        assert again.stdout.count("SUCCESS") == 4
+        assert mutations(clean_sandbox) == ["connect"] * 4, "the second run reuses the recorded proxies"
+        assert not (tmp_path / "elsewhere.json").exists()
+    finally:
+        close_recorded(run_ansible, ansible_env, tmp_path)
+    assert clean_sandbox.proxies() == []
+
+
+def test_eager_inventory_points_hosts_at_proxies_it_opens_concurrently(
+        run_ansible, inventory_file, inventory_list, ansible_env, clean_sandbox, tmp_path):
+    path = inventory_file(connect_service="ssh", connect_mode="eager", connect_workers=2)
+    try:
+        hostvars = inventory_list(path)["_meta"]["hostvars"]
+        proxies = {proxy["service_id"]: proxy for proxy in clean_sandbox.proxies()}
+        assert len(proxies) == 4 and mutations(clean_sandbox) == ["connect"] * 4
+        for host in ACTIVE_SSH_HOSTS:
+            connection = hostvars[host]["remoteit_connection"]
+            assert (plain(hostvars[host]["ansible_host"]), hostvars[host]["ansible_port"]) == (
+                plain(connection["host"]), connection["port"])
+            assert connection["port"] == proxies[plain(connection["service_id"])]["port"]
+            assert "ansible_connection" not in hostvars[host]
+        assert "ansible_host" not in hostvars["gateway-01"]
+        result = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=ansible_env)
+        assert result.stdout.count("SUCCESS") == 4
+        assert mutations(clean_sandbox) == ["connect"] * 4, "building it again reuses the recorded proxies"
+    finally:
+        close_recorded(run_ansible, ansible_env, tmp_path)
+    assert clean_sandbox.proxies() == []
+    assert json.loads((tmp_path / "connections.json").read_text())["connections"] == []
 
 
 def test_cached_inventory_makes_no_device_list_call(inventory_list, inventory_file, clean_sandbox, tmp_path):
@@ -142,6 +202,7 @@ def test_wrong_credentials_fail_the_inventory_clearly(inventory_list, inventory_
 
 def test_include_inactive_false_lets_a_play_over_all_reach_every_host(
         run_ansible, inventory_file, inventory_list, ansible_env, clean_sandbox, tmp_path):
+    """Needs the connection plugin community.remoteit.ssh (connect_mode on_demand, the default)."""
     path = inventory_file(connect_service="ssh", include_inactive=False)
     assert "gateway-01" not in inventory_list(path)["_meta"]["hostvars"]
     result = run_ansible("all", "-m", "ansible.builtin.ping", "-i", path, check=False, env=ansible_env)

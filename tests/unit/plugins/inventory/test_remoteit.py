@@ -5,14 +5,19 @@
 
 from __future__ import annotations
 
+import datetime
 import json
 import sys
+import threading
+import time
 
 import pytest
-from ansible.errors import AnsibleParserError
+from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -65,3 +70,227 @@ def test_missing_credentials_name_the_places_the_inventory_reads(build_inventory
         "secret_access_key), the environment (R3_ACCESS_KEY_ID, R3_SECRET_ACCESS_KEY), the [remoteit] section of "
         "ansible.cfg (access_key_id, secret_access_key) and the credentials file %s (no such file)."
         % (path, missing)) in str(error.value)
+
+
+def fleet_with_services():
+    """pi-kitchen: ssh and web; pi-garage: ssh; gateway-01 (inactive): ssh; kiosk-lobby: web only."""
+    return FakeClient([
+        device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), ("web", "02"))),
+        device("pi-garage", "80:00:00:00:02:00:00:00"),
+        device("gateway-01", "80:00:00:00:03:00:00:00", state="inactive"),
+        device("kiosk-lobby", "80:00:00:00:04:00:00:00", services=(("web", "01"),)),
+    ])
+
+
+@pytest.mark.parametrize("mode", [{}, {"connect_mode": "eager"}], ids=["default", "eager"])
+def test_a_connect_service_no_device_has_is_a_warning_naming_those_that_exist(
+        build_inventory, monkeypatch, tmp_path, mode):
+    warnings = []
+    monkeypatch.setattr(inventory_module().display, "warning", warnings.append)
+    client = fleet_with_services()
+    inventory = build_inventory(client, connect_service="vnc", connections_file=str(tmp_path / "connections.json"),
+                                **mode)
+    assert warnings == ["remote.it inventory: connect_service 'vnc': no device has a service of that name; the "
+                        "service names that exist: ssh, web"]
+    assert sorted(inventory.hosts) == ["gateway-01", "kiosk-lobby", "pi-garage", "pi-kitchen"]
+    assert client.count("connect") == 0
+
+
+# -- connect_mode -----------------------------------------------------------------------------------------------------
+
+def inventory_module():
+    return sys.modules[type(inventory_loader.get("community.remoteit.remoteit")).__module__]
+
+
+def ssh_fleet(size):
+    return [device("pi-%02d" % index, "80:00:00:00:05:00:%02X:00" % index) for index in range(size)]
+
+
+def test_on_demand_is_the_default_and_gives_hosts_the_connection_plugin_without_opening_anything(
+        build_inventory, tmp_path):
+    client = fleet_with_services()
+    connections_file = tmp_path / "connections.json"
+    inventory = build_inventory(client, connect_service="SSH")
+    for host, device_id in (("pi-kitchen", "80:00:00:00:01:00:00:00"), ("pi-garage", "80:00:00:00:02:00:00:00")):
+        hostvars = inventory.get_host(host).vars
+        assert hostvars["ansible_connection"] == "community.remoteit.ssh"
+        assert hostvars["remoteit_service"] == "ssh"  # as the device names it
+        assert hostvars["remoteit_device"] == device_id  # devices whose names differ only in case stay apart
+        assert "ansible_host" not in hostvars and "remoteit_connection" not in hostvars
+    for host in ("gateway-01", "kiosk-lobby"):  # inactive; no ssh service
+        assert not {"ansible_connection", "remoteit_service", "remoteit_device"} & set(inventory.get_host(host).vars)
+    assert [call for call in client.calls if call[0] != "devices"] == []  # no connect, no sessions query
+    assert not connections_file.exists()
+
+
+def test_on_demand_hands_the_hosts_what_the_inventory_file_sets_but_never_the_access_key(build_inventory, tmp_path):
+    client = fleet_with_services()
+    connections_file = str(tmp_path / "records.json")
+    inventory = build_inventory(client, connect_service="ssh", connect_mode="on_demand", access_key_id="AKEXAMPLE",
+                                secret_access_key="c2VjcmV0", api_url="https://api.example/graphql/v1/",
+                                account_id="acct-1", connections_file=connections_file, request_timeout=60,
+                                connect_host_ip=" 203.0.113.7 ", connect_renew_before=3600)
+    hostvars = inventory.get_host("pi-garage").vars
+    assert {name: value for name, value in hostvars.items() if name.startswith("remoteit_")
+            and name not in ("remoteit_device_id", "remoteit_device_name", "remoteit_state", "remoteit_online",
+                             "remoteit_services")} == {
+        "remoteit_device": "80:00:00:00:02:00:00:00", "remoteit_service": "ssh",
+        "remoteit_api_url": client.api_url, "remoteit_account_id": "acct-1",
+        "remoteit_connections_file": connections_file, "remoteit_request_timeout": 60,
+        "remoteit_host_ip": "203.0.113.7", "remoteit_renew_before": 3600}
+    assert "AKEXAMPLE" not in json.dumps(hostvars) and "c2VjcmV0" not in json.dumps(hostvars)
+    assert "remoteit_host_ip" not in inventory.get_host("kiosk-lobby").vars
+    assert client.count("connect") == 0
+
+
+def test_on_demand_leaves_the_connection_plugin_its_own_defaults_when_the_file_sets_none(build_inventory):
+    inventory = build_inventory(fleet_with_services(), connect_service="ssh")
+    assert not {"remoteit_host_ip", "remoteit_renew_before", "remoteit_api_url", "remoteit_connections_file"} & set(
+        inventory.get_host("pi-garage").vars)
+
+
+def test_on_demand_rejects_an_invalid_connect_host_ip_while_building(build_inventory):
+    with pytest.raises(AnsibleParserError, match="host_ip 'somewhere' is not valid"):
+        build_inventory(fleet_with_services(), connect_service="ssh", connect_host_ip="somewhere")
+
+
+def test_on_demand_warns_that_ssh_cannot_use_an_http_service(build_inventory, monkeypatch):
+    warnings = []
+    monkeypatch.setattr(inventory_module().display, "warning", warnings.append)
+    web = FakeClient([device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("web", "02"),))])
+    web.devices[0]["services"][0]["application"] = 7
+    inventory = build_inventory(web, connect_service="web")
+    assert len(warnings) == 1 and "connect_mode: eager" in warnings[0] and "remoteit_connection.url" in warnings[0]
+    assert web.count("connect") == 0
+    assert inventory.get_host("pi-kitchen").vars["remoteit_service"] == "web"
+
+
+def test_eager_opens_proxies_and_reuses_them_next_time_asking_remoteit_once(build_inventory, tmp_path):
+    client = fleet_with_services()
+    connections_file = str(tmp_path / "connections.json")
+    first = build_inventory(client, connect_service="SSH", connect_mode="eager", connections_file=connections_file)
+    assert sorted(call[1] for call in client.calls if call[0] == "connect") == [
+        "80:00:00:00:01:00:00:01", "80:00:00:00:02:00:00:01"]
+    kitchen = first.get_host("pi-kitchen").vars
+    assert (kitchen["ansible_host"], kitchen["ansible_port"]) == ("proxy.example", 33000)
+    assert kitchen["remoteit_connection"]["reused"] is False
+    assert "ansible_connection" not in kitchen and "remoteit_service" not in kitchen
+    for unreachable in ("gateway-01", "kiosk-lobby"):
+        assert "ansible_host" not in first.get_host(unreachable).vars
+
+    age_records(tmp_path / "connections.json", 3600)  # past the time a new record is trusted without asking
+    client.calls.clear()
+    second = build_inventory(client, connect_service="ssh", connect_mode="eager", connections_file=connections_file)
+    assert [call[0] for call in client.calls] == ["devices", "sessions"]
+    for host in ("pi-kitchen", "pi-garage"):
+        reused, opened = (inventory.get_host(host).vars["remoteit_connection"] for inventory in (second, first))
+        assert (reused["id"], reused["port"], reused["reused"]) == (opened["id"], opened["port"], True)
+
+
+def age_records(path, seconds):
+    """Make the connections file's records `seconds` old, never confirmed."""
+    document = json.loads(path.read_text())
+    created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
+    for record in document["connections"]:
+        record.update(created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), confirmed_at=None, expires_at=None)
+    path.write_text(json.dumps(document))
+
+
+class ConcurrencyProbe:
+    """Clients that count the connects in flight at once, each holding on until `expected` are, and note which
+    threads use each client."""
+
+    def __init__(self, devices, expected):
+        self.devices = devices
+        self.expected = expected
+        self.lock = threading.Lock()
+        self.in_flight = 0
+        self.peak = 0
+        self.all_in = threading.Event()
+        self.clients = []
+
+    def build_client(self, *_args):
+        probe = self
+
+        class Client(FakeClient):
+            def __init__(self):
+                super().__init__(probe.devices)
+                self.threads = set()
+
+            def connect(self, service_id, host_ip, after_lost_answer=None):
+                self.threads.add(threading.get_ident())
+                with probe.lock:
+                    probe.in_flight += 1
+                    probe.peak = max(probe.peak, probe.in_flight)
+                    if probe.in_flight >= probe.expected:
+                        probe.all_in.set()
+                probe.all_in.wait(10)
+                time.sleep(0.01)
+                with probe.lock:
+                    probe.in_flight -= 1
+                return super().connect(service_id, host_ip, after_lost_answer)
+
+        client = Client()
+        self.clients.append(client)
+        return client
+
+
+def test_eager_opens_connect_workers_proxies_at_once_each_thread_with_a_client_of_its_own(
+        build_inventory, monkeypatch, tmp_path):
+    fleet = ssh_fleet(9)
+    probe = ConcurrencyProbe(fleet, expected=3)
+    monkeypatch.setattr(inventory_module(), "build_client", probe.build_client)
+    connections_file = tmp_path / "connections.json"
+    inventory = build_inventory(connect_service="ssh", connect_mode="eager", connect_workers=3,
+                                connections_file=str(connections_file))
+    assert probe.all_in.is_set() and probe.peak == 3
+    main, *workers = probe.clients
+    assert main.count("connect") == 0 and len(workers) == 3
+    assert sum(client.count("connect") for client in workers) == 9
+    assert all(len(client.threads) == 1 for client in workers)
+    assert len({ident for client in workers for ident in client.threads}) == 3
+    records = json.loads(connections_file.read_text())["connections"]
+    assert sorted(record["service_id"] for record in records) == sorted(item["services"][0]["id"] for item in fleet)
+    assert all("ansible_port" in inventory.get_host(item["name"]).vars for item in fleet)
+
+
+def test_eager_with_one_worker_opens_one_proxy_at_a_time(build_inventory, monkeypatch, tmp_path):
+    probe = ConcurrencyProbe(ssh_fleet(4), expected=1)
+    monkeypatch.setattr(inventory_module(), "build_client", probe.build_client)
+    build_inventory(connect_service="ssh", connect_mode="eager", connect_workers=1,
+                    connections_file=str(tmp_path / "connections.json"))
+    assert probe.peak == 1 and len(probe.clients) == 2
+
+
+def test_eager_opens_no_more_after_a_failure_names_the_device_and_keeps_what_it_opened(
+        build_inventory, monkeypatch, tmp_path):
+    fleet = ssh_fleet(6)
+    failing = fleet[1]["services"][0]["id"].upper()
+
+    class Refusing(FakeClient):
+        def connect(self, service_id, host_ip, after_lost_answer=None):
+            if service_id == failing:
+                self.calls.append(("connect", service_id, host_ip))
+                raise RemoteitError("remote.it refused: quota exceeded", kind="api")
+            return super().connect(service_id, host_ip, after_lost_answer)
+
+    client = Refusing(fleet)
+    connections_file = tmp_path / "connections.json"
+    with pytest.raises(AnsibleParserError, match=r"device pi-01 \[80:00:00:00:05:00:01:00\]: remote.it refused"):
+        build_inventory(client, connect_service="ssh", connect_mode="eager", connect_workers=1,
+                        connections_file=str(connections_file))
+    opened = [call[1] for call in client.calls if call[0] == "connect"]
+    assert opened == [fleet[0]["services"][0]["id"].upper(), failing]  # one worker: nothing after the failure
+    records = json.loads(connections_file.read_text())["connections"]
+    assert [record["service_id"] for record in records] == opened[:1]
+
+
+def test_eager_rejects_connect_workers_below_one(build_inventory, tmp_path):
+    with pytest.raises(AnsibleParserError, match="connect_workers must be 1 or more"):
+        build_inventory(fleet_with_services(), connect_service="ssh", connect_mode="eager", connect_workers=0,
+                        connections_file=str(tmp_path / "connections.json"))
+
+
+def test_connect_mode_must_be_one_of_its_choices(build_inventory):
+    with pytest.raises(AnsibleError, match="connect_mode"):
+        build_inventory(fleet_with_services(), connect_service="ssh", connect_mode="lazy")
