@@ -90,8 +90,9 @@ EXAMPLES = r"""
 #   vars:
 #     ansible_connection: community.remoteit.ssh
 #     ansible_user: pi
-#     # First contact records each device's key; after that it is checked strictly.
-#     ansible_ssh_common_args: -o StrictHostKeyChecking=accept-new
+# The first run records each device's host key (under its alias), later runs check it strictly:
+#   ansible-playbook -i inventory.yml site.yml --ssh-extra-args='-o StrictHostKeyChecking=accept-new'
+#   ansible-playbook -i inventory.yml site.yml
 
 - name: Configure devices behind NAT
   hosts: all
@@ -130,6 +131,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     ProxyManager,
     normalize_host_ip,
     port_answers,
+    public_warning,
 )
 
 display = Display()
@@ -199,9 +201,11 @@ class Connection(SshConnection):
         service_id = self.get_option("remoteit_service_id")
         selection = ({"service_id": service_id} if service_id else
                      {"device": self.get_option("remoteit_device"), "service": self.get_option("remoteit_service")})
-        record, _reused, _target = self._manager.ensure(
-            selection, normalize_host_ip(self.get_option("remoteit_host_ip")), self.get_option("remoteit_renew_before"),
-            trust=UNCONFIRMED_GRACE)
+        host_ip = normalize_host_ip(self.get_option("remoteit_host_ip"))
+        record, reused, _target = self._manager.ensure(selection, host_ip, self.get_option("remoteit_renew_before"),
+                                                       trust=UNCONFIRMED_GRACE)
+        if not reused and public_warning(host_ip):
+            display.warning(public_warning(host_ip))
         if record.get("port") is None:
             raise RemoteitError("service %s is served by a reverse proxy (%s), not a port SSH can connect to"
                                 % (record["service_id"], record.get("url")), kind="invalid_input")

@@ -61,7 +61,7 @@ options:
     type: str
     choices: [on_demand, eager]
     default: on_demand
-    version_added: 0.2.0
+    version_added: 0.1.0
   connect_workers:
     description:
       - With O(connect_mode=eager), how many proxies are opened at the same time, each by a thread with a client
@@ -70,7 +70,7 @@ options:
         remote.it more requests at once; throttled requests (HTTP 429) are retried as O(retries) says.
     type: int
     default: 10
-    version_added: 0.2.0
+    version_added: 0.1.0
   connect_host_ip:
     description:
       - The O(community.remoteit.remoteit_connection#module:host_ip) of the proxies, V(latching), V(public) or an

@@ -23,7 +23,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import Rem
 
 DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
 FORMAT_VERSION = 1
-KEY_LOCK_SLOTS = 1 << 20
+KEY_LOCK_BUCKETS = 128
 
 
 class ConnectionStore:
@@ -80,21 +80,22 @@ class ConnectionStore:
 
     @contextlib.contextmanager
     def exclusive(self, key):
-        """Run the block while no other process runs one for the same key.
+        """Run the block while no other process or thread runs one for the same key.
 
-        One lock file serves every key: each key locks one byte of it (POSIX record locks), so nothing is left
-        behind per key; two keys that share a byte merely take turns.
+        Keys share a few lock files (a key's bucket is a hash of it), so nothing is left behind per key; two
+        keys in one bucket merely take turns. flock locks belong to the open file, so threads exclude each other
+        as processes do.
         """
-        path = self.path + ".keys"
+        directory = self.path + ".locks"
+        path = os.path.join(directory, "%02d" % (zlib.crc32(key.encode("utf-8")) % KEY_LOCK_BUCKETS))
         try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            os.makedirs(directory, mode=0o700, exist_ok=True)
             fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
         except OSError as exc:
             raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
                                 kind="connections_file") from None
-        offset = zlib.crc32(key.encode("utf-8")) % KEY_LOCK_SLOTS
         try:
-            fcntl.lockf(fd, fcntl.LOCK_EX, 1, offset)
+            fcntl.flock(fd, fcntl.LOCK_EX)
             yield
         finally:
             os.close(fd)  # releases the lock

@@ -59,6 +59,7 @@ RUN_BY_TESTS = {
     "docs/docsite/rst/guide_sandbox.rst",
     "docs/docsite/rst/guide_getting_started.rst",
     "docs/docsite/rst/guide_pipelines.rst",
+    "docs/docsite/rst/guide_reaching_devices.rst",
     "README.md",
     "tests/sandbox/README.md",
 }
@@ -480,6 +481,20 @@ def test_guide_pipelines(workspace, account, sandbox):
               account=account)
     assert sandbox.proxies() == []
     assert recorded_connections(workspace / "home") == []
+
+
+def test_guide_reaching_devices(workspace, account, sandbox):
+    cwd = workspace / "clone"
+    cwd.mkdir()
+    sandbox.clear_requests()
+    account.credentials_in_env = True
+    run_guide("docs/docsite/rst/guide_reaching_devices.rst", cwd, readers_env(workspace), workspace / "scratch",
+              account=account)
+    assert sandbox.proxies() == []
+    assert recorded_connections(workspace / "home") == []
+    mutations = [entry["fields"][0] for entry in sandbox.requests() if entry["operation"] == "mutation"]
+    # The plugin opens 4 (the second run reuses them), the eager web inventory 1, the module 2; all closed.
+    assert sorted(mutations) == ["connect"] * 7 + ["disconnect"] * 7
 
 
 def test_readme(workspace, account, sandbox):

@@ -9,6 +9,8 @@ import json
 import multiprocessing
 import os
 import stat
+import threading
+import time
 
 import pytest
 
@@ -70,3 +72,29 @@ def test_concurrent_writers_lose_no_record(tmp_path):
         process.join(60)
     ids = {record["id"] for record in ConnectionStore(path).records()}
     assert len(ids) == 100
+
+
+def test_exclusive_keys_take_turns_across_threads_and_other_keys_do_not_wait(tmp_path):
+    """The eager inventory opens proxies from threads; one key's holders must never overlap, in threads too."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    inside, overlaps = [], []
+
+    def hold(key):
+        with store.exclusive(key):
+            if key in inside:
+                overlaps.append(key)
+            inside.append(key)
+            time.sleep(0.05)
+            inside.remove(key)
+
+    threads = [threading.Thread(target=hold, args=("service-a",)) for _ in range(4)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(10)
+    assert overlaps == []
+    with store.exclusive("service-a"):
+        other = threading.Thread(target=hold, args=("service-b",))
+        other.start()
+        other.join(5)
+        assert not other.is_alive(), "another key does not wait for this one"
