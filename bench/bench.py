@@ -80,6 +80,17 @@ class Bench:
         pairs = seconds[len(before) + 2:]
         return statistics.median(pairs[0::2]), statistics.median(pairs[1::2])
 
+    def close_recorded(self):
+        """Close every connection the connections file records, by its id."""
+        path = self.env["REMOTEIT_CONNECTIONS_FILE"]
+        if not os.path.exists(path):
+            return
+        with open(path, encoding="utf-8") as handle:
+            ids = [record["id"] for record in json.load(handle)["connections"] if not record.get("intent")]
+        if ids:
+            self.playbook([{"name": "close", CONNECTION: {"connection_id": "{{ item }}", "state": "absent"},
+                            "loop": ids}])
+
     def opened_a_minute_ago(self):
         """Age the recorded connections past the time a just-opened proxy is trusted without asking remote.it."""
         path = self.env["REMOTEIT_CONNECTIONS_FILE"]
@@ -284,6 +295,40 @@ def connection_plugin(workdir, rows, repeat, tasks=20):
     ]
 
 
+def first_task(workdir, rows, size=200, latency=0.3, forks=50):
+    """Seconds from starting ansible-playbook to its first task, over an inventory of `size` devices with SSH,
+    with remote.it answering after `latency` seconds: proxies opened on demand, or while the inventory is built."""
+    world = generate_world(size)
+    for item in world["users"][0]["devices"]:
+        item["state"] = "active"
+    started = {}
+    with Sandbox(world=world) as sandbox:
+        bench = Bench(sandbox, workdir, 0)
+        for label, mode in (("on demand", {"connect_mode": "on_demand"}),
+                            ("eager, one at a time", {"connect_mode": "eager", "connect_workers": 1}),
+                            ("eager, concurrent", {"connect_mode": "eager"})):
+            inventory = os.path.join(workdir, "fleet.remoteit.yml")
+            with open(inventory, "w", encoding="utf-8") as handle:
+                yaml.safe_dump(dict({"plugin": "community.remoteit.remoteit", "connect_service": "ssh"}, **mode), handle)
+            sandbox.add_faults([{"field": "*", "delay": latency, "times": 100000}])
+            began = time.time()
+            bench.playbook([{"name": "first", "ansible.builtin.debug": {"msg": "reached"}}], hosts="remoteit_active",
+                           inventory=inventory, forks=forks)
+            sandbox.clear_faults()
+            with open(os.path.join(workdir, "timings.json"), encoding="utf-8") as handle:
+                started[label] = json.load(handle)[0]["started"] - began
+            bench.close_recorded()
+        left = len(sandbox.proxies())
+    ratio = started["on demand"] / started["eager, one at a time"]
+    rows.append(("(baseline: first task, %d devices, %d ms API latency, proxies opened one at a time while the "
+                 "inventory is built)" % (size, latency * 1000), "%.1f s" % started["eager, one at a time"], "", None))
+    rows.append(("first task, the same, proxies opened concurrently while the inventory is built",
+                 "%.1f s" % started["eager, concurrent"], "", None))
+    rows.append(("first task, the same, proxies opened on demand (forks=%d)" % forks,
+                 "%.1f s = %.2fx one at a time, %d proxies left" % (started["on demand"], ratio, left),
+                 "<= 0.1x one at a time", ratio <= 0.1 and left == 0))
+
+
 def fleet(workdir, rows, size=200, forks=50):
     """`size` hosts opening their proxy in one task with `forks` forks."""
     world = generate_world(size)
@@ -319,6 +364,7 @@ def main():
         api_calls(bench, rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         connection_plugin(workdir, rows, args.repeat)
+        first_task(workdir, rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         inventory_scale(workdir, rows, args.inventory_python)
         fleet(workdir, rows)

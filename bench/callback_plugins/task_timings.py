@@ -7,7 +7,7 @@ from __future__ import annotations
 DOCUMENTATION = r"""
 name: task_timings
 type: aggregate
-short_description: Write each task's wall time to the JSON file named by BENCH_TIMINGS_FILE
+short_description: Write each task's wall time and start time to the JSON file named by BENCH_TIMINGS_FILE
 description:
   - Used by bench/bench.py only; not part of the collection.
 options: {}
@@ -34,12 +34,12 @@ class CallbackModule(CallbackBase):
     def _finish(self):
         if self._current:
             name, started = self._current
-            self._timings.append({"task": name, "seconds": time.perf_counter() - started})
+            self._timings.append({"task": name, "seconds": time.perf_counter() - started[0], "started": started[1]})
             self._current = None
 
     def v2_playbook_on_task_start(self, task, is_conditional):
         self._finish()
-        self._current = (task.get_name(), time.perf_counter())
+        self._current = (task.get_name(), (time.perf_counter(), time.time()))
 
     def v2_playbook_on_stats(self, stats):
         self._finish()
