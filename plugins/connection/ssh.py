@@ -28,10 +28,9 @@ options:
     description:
       - The device, by name or device id.
       - Defaults to the host variable C(remoteit_device_name) that the C(community.remoteit.remoteit) inventory
-        plugin sets, else to the inventory host name.
+        plugin sets, else to the host's name (for a task with C(delegate_to), the host delegated to).
     type: str
     vars:
-      - name: inventory_hostname
       - name: remoteit_device_name
       - name: remoteit_device
   remoteit_service:
@@ -148,10 +147,15 @@ class Connection(SshConnection):
         self._manager = None
         self._replaced = False
         self._option_sources = (None, None)
+        self._host_name = None
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._option_sources = (var_options, direct)  # where each option came from, for credential messages
+        if self._proxy is None:
+            # The host's name as ssh would connect to it: for delegate_to, the delegated host's, which the
+            # variable inventory_hostname is not. The proxy's address replaces it later.
+            self._host_name = self.get_option("host")
 
     def _connect(self):
         if not self._connected:
@@ -200,7 +204,8 @@ class Connection(SshConnection):
             self._manager.close([replace["id"]], replace["service_id"])
         service_id = self.get_option("remoteit_service_id")
         selection = ({"service_id": service_id} if service_id else
-                     {"device": self.get_option("remoteit_device"), "service": self.get_option("remoteit_service")})
+                     {"device": self.get_option("remoteit_device") or self._host_name,
+                      "service": self.get_option("remoteit_service")})
         host_ip = normalize_host_ip(self.get_option("remoteit_host_ip"))
         record, reused, _target = self._manager.ensure(selection, host_ip, self.get_option("remoteit_renew_before"),
                                                        trust=UNCONFIRMED_GRACE)

@@ -5,6 +5,8 @@ Python API::
     with SshDevice() as device:
         device.port, device.user, device.private_key
         device.ansible_ssh_args()   # inventory vars for Ansible
+        device.host_public_key      # "ssh-ed25519 AAAA...", as known_hosts holds it
+        device.replace_host_key()   # answer with a new host key from now on
 
 CLI (for humans, and the sandbox guide)::
 
@@ -189,6 +191,33 @@ class SshDevice:
         }
         data["ansible"] = dict(self.ansible_ssh_args(), ansible_host=self.host, ansible_port=self.port)
         return data
+
+    @property
+    def host_public_key(self):
+        """The host key sshd answers with, as "type base64" (what known_hosts holds after the host name)."""
+        with open(self._path("ssh_host_ed25519_key.pub")) as public:
+            return " ".join(public.read().split()[:2])
+
+    def replace_host_key(self, timeout=10.0):
+        """Give sshd a new host key, as a reinstalled device (or another machine on its address) would
+        have: the client key still logs in, but a client that knows the old host key must refuse it.
+        Returns the new public key once sshd answers with it."""
+        host_key = self._path("ssh_host_ed25519_key")
+        for path in (host_key, host_key + ".pub"):
+            os.remove(path)
+        subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "device-host-key", "-f", host_key],
+                       check=True, stdin=subprocess.DEVNULL)
+        new_key = self.host_public_key
+        os.kill(self.process.pid, signal.SIGHUP)  # sshd executes itself again and reads its keys anew
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            scan = subprocess.run(["ssh-keyscan", "-t", "ed25519", "-T", "2", "-p", str(self.port), self.host],
+                                  capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False)
+            if new_key in scan.stdout:
+                return new_key
+            time.sleep(0.1)
+        raise RuntimeError("sshd on port %s did not answer with its new host key within %ss; log tail:\n%s"
+                           % (self.port, timeout, self.log_tail()))
 
     def log_tail(self, lines=30):
         try:
