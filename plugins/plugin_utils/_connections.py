@@ -39,13 +39,7 @@ class ConnectionStore:
     @contextlib.contextmanager
     def update(self):
         """Yield the record list under an exclusive lock; whatever it holds afterwards is saved."""
-        directory = os.path.dirname(self.path)
-        try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            lock_fd = os.open(self.path + ".lock", os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
-                                kind="connections_file") from None
+        lock_fd = self._lock_file(self.path + ".lock")
         try:
             fcntl.flock(lock_fd, fcntl.LOCK_EX)
             records = self._load()
@@ -64,12 +58,7 @@ class ConnectionStore:
         the lock goes with its process, also when the process lingers as a zombie or its pid is reused.
         """
         path = self._claim_path(name)
-        try:
-            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
-                                kind="connections_file") from None
+        fd = self._lock_file(path)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -86,14 +75,8 @@ class ConnectionStore:
         keys in one bucket merely take turns. flock locks belong to the open file, so threads exclude each other
         as processes do.
         """
-        directory = self.path + ".locks"
-        path = os.path.join(directory, "%02d" % (zlib.crc32(key.encode("utf-8")) % KEY_LOCK_BUCKETS))
-        try:
-            os.makedirs(directory, mode=0o700, exist_ok=True)
-            fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
-        except OSError as exc:
-            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
-                                kind="connections_file") from None
+        fd = self._lock_file(os.path.join(self.path + ".locks",
+                                          "%02d" % (zlib.crc32(key.encode("utf-8")) % KEY_LOCK_BUCKETS)))
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -117,6 +100,15 @@ class ConnectionStore:
         with contextlib.suppress(OSError):
             os.unlink(self._claim_path(name))
         return False
+
+    def _lock_file(self, path):
+        """An open descriptor of the lock file at path, created private with its directory if need be."""
+        try:
+            os.makedirs(os.path.dirname(path), mode=0o700, exist_ok=True)
+            return os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        except OSError as exc:
+            raise RemoteitError("cannot use connections file %s: %s" % (self.path, exc.strerror),
+                                kind="connections_file") from None
 
     def _claim_path(self, name):
         return "%s.%s.lock" % (self.path, name)
