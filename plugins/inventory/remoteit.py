@@ -13,12 +13,13 @@ description:
   - Makes one host per remote.it device, named after the device (characters other than letters, digits, C(.),
     C(_) and C(-) become C(_)), with host variables prefixed C(remoteit_), in the groups C(remoteit_active)
     and C(remoteit_inactive).
-  - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable.
-    Target the group C(remoteit_active), or set O(include_inactive=false).
-  - With O(connect_service), every active device that has that service is made reachable through it, as
-    O(connect_mode) says. By default (V(on_demand)) nothing is opened while the inventory is built; each such host
-    uses the P(community.remoteit.ssh#connection) connection plugin, which opens or reuses a proxy the first
-    time a play uses the host.
+  - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable
+    (with O(connect_service), the message says the device is offline). Target the group C(remoteit_active), or set
+    O(include_inactive=false).
+  - With O(connect_service), every device that has that service is made reachable through it, as O(connect_mode)
+    says. By default (V(on_demand)) nothing is opened while the inventory is built; each such host uses the
+    P(community.remoteit.ssh#connection) connection plugin, which opens or reuses a proxy the first time a play
+    uses the host.
   - Strings from the API are marked unsafe, so a device name can never be evaluated as a template.
   - The configuration file name must end with C(remoteit.yml) or C(remoteit.yaml).
 options:
@@ -35,9 +36,10 @@ options:
     default: true
   connect_service:
     description:
-      - The name of a service, such as V(ssh), that makes every active device that has it reachable, as
-        O(connect_mode) says (compared case-insensitively). Inactive devices and devices without it are left as
-        they are.
+      - The name of a service, such as V(ssh), that makes every device that has it reachable, as O(connect_mode)
+        says (compared case-insensitively). Devices without it are left as they are. With V(eager), inactive devices
+        are left as they are too; with V(on_demand), they get the connection plugin as well, which reports them
+        offline when a play uses them (and reaches them once they are back).
       - A name that no device has is a warning that lists the service names that exist.
     type: str
   connect_mode:
@@ -243,8 +245,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         self._populate(devices, extra_vars)
 
     def _targets(self, devices):
-        """(device, service, target) of each active device that has the connect_service; warns when no device has
-        it."""
+        """(device, service, target) of each device that has the connect_service; warns when no device has it."""
         service_name = self.get_option("connect_service")
         if not service_name:
             return []
@@ -254,7 +255,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             service = next((item for item in device["services"] if item["name"].lower() == service_name.lower()),
                            None)
             found = found or service is not None
-            if device["state"] == "active" and service is not None:
+            if service is not None:
                 targets.append((device, service, service_target(device, service)))
         if not found:
             existing = sorted({item["name"] for device in devices for item in device["services"]}, key=str.lower)
@@ -298,6 +299,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise RemoteitError("connect_workers must be 1 or more", kind="invalid_input")
         host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
         renew_before = self.get_option("connect_renew_before")
+        targets = [(device, service, target) for device, service, target in targets if device["state"] == "active"]
         warning = public_warning(host_ip)
         if warning and targets:
             display.warning(warning)

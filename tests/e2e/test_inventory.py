@@ -89,7 +89,7 @@ def test_on_demand_inventory_opens_nothing_and_hands_hosts_to_the_connection_plu
         assert plain(hostvars[host]["remoteit_service"]) == "ssh"
         assert plain(hostvars[host]["remoteit_device"]) == device_id
         assert "ansible_host" not in hostvars[host] and "ansible_port" not in hostvars[host]
-    assert "ansible_connection" not in hostvars["gateway-01"]  # inactive: in remoteit_inactive
+    assert plain(hostvars["gateway-01"]["ansible_connection"]) == "community.remoteit.ssh"  # to say it is offline
     assert mutations(clean_sandbox) == []
     assert [entry for entry in clean_sandbox.requests() if "sessions" in entry["fields"]] == []
     assert clean_sandbox.proxies() == []
@@ -209,6 +209,20 @@ def test_include_inactive_false_lets_a_play_over_all_reach_every_host(
     close_recorded(run_ansible, ansible_env, tmp_path)
     assert result.returncode == 0, result.stdout + result.stderr
     assert result.stdout.count("SUCCESS") == 4 and "UNREACHABLE" not in result.stdout
+    assert clean_sandbox.proxies() == []
+
+
+def test_a_play_over_all_says_which_devices_are_offline(run_ansible, inventory_file, ansible_env, clean_sandbox,
+                                                        tmp_path):
+    """The first hour: `ansible all -m ping` used to end in "Could not resolve hostname" for inactive devices."""
+    result = run_ansible("all", "-m", "ansible.builtin.ping", "-i", inventory_file(connect_service="ssh"),
+                         check=False, env=ansible_env)
+    close_recorded(run_ansible, ansible_env, tmp_path)
+    assert result.returncode == 4, result.stdout + result.stderr
+    unreachable = [line for line in result.stdout.splitlines() if "UNREACHABLE" in line]
+    assert len(unreachable) == 1 and unreachable[0].startswith("gateway-01"), result.stdout
+    assert "device 'gateway-01' is offline" in result.stdout and "Could not resolve" not in result.stdout
+    assert result.stdout.count("SUCCESS") == 4
     assert clean_sandbox.proxies() == []
 
 
