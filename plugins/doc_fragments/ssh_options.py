@@ -330,12 +330,14 @@ options:
     - name: ssh_extra_args
     default: ''
   ssh_transfer_method:
-    description: Preferred method to use when transferring files over ssh
-    choices:
-      sftp: This is the most reliable way to copy things with SSH.
-      scp: Deprecated in OpenSSH. For OpenSSH >=9.0 you must add an additional option to enable scp C(scp_extra_args="-O").
-      piped: Creates an SSH pipe with C(dd) on either side to copy the data.
-      smart: Tries each method in order (sftp > scp > piped), until one succeeds or they all fail.
+    description:
+    - Preferred method to use when transferring files over ssh.
+    - V(sftp) is the most reliable way to copy things with SSH.
+    - V(scp) is deprecated in OpenSSH. For OpenSSH >=9.0 you must add an additional option to enable scp
+      (C(scp_extra_args="-O")).
+    - V(piped) creates an SSH pipe with C(dd) on either side to copy the data.
+    - V(smart) tries each method in order (sftp > scp > piped), until one succeeds or they all fail.
+    choices: [sftp, scp, piped, smart]
     default: smart
     type: string
     env:

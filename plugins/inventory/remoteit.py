@@ -142,17 +142,16 @@ cache_plugin: ansible.builtin.jsonfile
 cache_connection: ~/.cache/remoteit-inventory
 cache_timeout: 600
 
----
-# web.remoteit.yml: a proxy to every device's web interface, opened while the inventory is built, up to 20 at
-# once. Tasks on the controller reach it, for instance:
-#   ansible.builtin.uri:
-#     url: "{{ remoteit_connection.url }}"
-#   delegate_to: localhost
-plugin: community.remoteit.remoteit
-include_inactive: false
-connect_service: web
-connect_mode: eager
-connect_workers: 20
+
+# web.remoteit.yml, another file: a proxy to every device's web interface, opened while the inventory is built,
+# up to 20 at once. Tasks on the controller reach it, for instance with ansible.builtin.uri, url
+# "{{ remoteit_connection.url }}" and delegate_to localhost:
+#
+#   plugin: community.remoteit.remoteit
+#   include_inactive: false
+#   connect_service: web
+#   connect_mode: eager
+#   connect_workers: 20
 """
 
 import json

@@ -87,7 +87,7 @@ def test_exclusive_keys_take_turns_across_threads_and_other_keys_do_not_wait(tmp
             time.sleep(0.05)
             inside.remove(key)
 
-    threads = [threading.Thread(target=hold, args=("service-a",)) for _ in range(4)]
+    threads = [threading.Thread(target=hold, args=("service-a",)) for _holder in range(4)]
     for thread in threads:
         thread.start()
     for thread in threads:
