@@ -20,7 +20,11 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     is_service_id,
     shown,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import require_online, resolve_service
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import (
+    recorded_target,
+    require_online,
+    resolve_service,
+)
 
 LATCHING = "255.255.255.255"
 PUBLIC = "0.0.0.0"
@@ -121,7 +125,7 @@ class ProxyManager:
         if device and service is not None:
             matches = [record for record in self.recorded() if _names_match(record, device, service)]
             if len({record["service_id"] for record in matches}) == 1:
-                return _target_of(matches[-1]), matches
+                return recorded_target(matches[-1]), matches
         target = resolve_service(self.client, service_id, device, service)
         return target, self.recorded(target["service_id"])
 
@@ -378,13 +382,6 @@ def parse_selector(text):
         raise RemoteitError("%s does not select a service: use a service id, DEVICE/SERVICE, or DEVICE" % shown(text),
                             kind="invalid_input")
     return {"service_id": None, "device": device, "service": service}
-
-
-def _target_of(record):
-    """The target a record was opened for, as far as it tells (its states are the API's to say)."""
-    return {"service_id": record["service_id"], "service_name": record.get("service_name"),
-            "device_id": record.get("device_id"), "device_name": record.get("device_name"),
-            "device_state": None, "service_state": None}
 
 
 def _names_match(record, device, service):

@@ -41,6 +41,13 @@ def service_target(device, service):
             "device_state": device["state"], "service_state": service.get("state")}
 
 
+def recorded_target(record):
+    """The target a connection record was opened for, as far as it tells (its states are the API's to say)."""
+    return {"service_id": record["service_id"], "service_name": record.get("service_name"),
+            "device_id": record.get("device_id"), "device_name": record.get("device_name"),
+            "device_state": None, "service_state": None}
+
+
 def require_online(target):
     """Fail clearly before connecting to a device or service that the API listed as not running."""
     if target["device_state"] not in (None, "active"):
