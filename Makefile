@@ -16,6 +16,9 @@ VENV      ?= .venv
 venv_of    = $(if $(filter $(CORE_DEMO),$(1)),$(VENV),.venv-$(1))
 # ansible-lint, galaxy-importer, ansible-builder, antsibull-*, Sphinx: pinned apart from the cores.
 TOOLS    ?= .venv-tools
+# ansible-rulebook, for the event source's end-to-end test: pinned apart from the cores too. The playbooks a
+# rulebook runs are the core under test's: integration-<core> puts its venv first on PATH.
+EDA      ?= .venv-eda
 
 # Extra arguments for ansible-test sanity, e.g. SANITY_ARGS="--test pep8".
 SANITY_ARGS   ?=
@@ -25,6 +28,11 @@ PYTEST_ARGS   ?=
 VERSION        := $(shell sed -n 's/^version: *//p' galaxy.yml)
 TARBALL        := .cache/build/community-remoteit-$(VERSION).tar.gz
 SSHD           := /usr/sbin/sshd
+# Whether the java on the PATH is 17 or later, as ansible-rulebook's rule engine (Drools) needs.
+JAVA_17         = java -XshowSettings:properties -version 2>&1 | grep -Eq 'java\.specification\.version = (1[7-9]|[2-9][0-9])$$'
+# The end-to-end tests' ansible-rulebook, and the Java it runs (JAVA_HOME, else the java on the PATH).
+EDA_ENV         = REMOTEIT_TEST_RULEBOOK=$(CURDIR)/$(EDA)/bin/ansible-rulebook \
+	JAVA_HOME="$${JAVA_HOME:-$$(dirname "$$(dirname "$$(readlink -f "$$(command -v java)")")")}"
 COLLECTIONS    := $(CURDIR)/.cache/collections
 COLLECTION_DIR := $(COLLECTIONS)/ansible_collections/community/remoteit
 INSTALLED      := $(CURDIR)/.cache/installed
@@ -41,13 +49,13 @@ GATES += docs              # antsibull-docs lint, ansible-doc of every plugin on
 GATES += $(addprefix sanity-,$(CORES))       # ansible-test sanity --venv, every test, no ignore files
 GATES += $(addprefix units-,$(CORES))        # unit tests (pytest-ansible), no skipped tests
 GATES += units-ansible-test                  # the same unit tests as maintainers run them: ansible-test units --venv
-GATES += $(addprefix integration-,$(CORES))  # end-to-end tests: real sshd + the sandbox
+GATES += $(addprefix integration-,$(CORES))  # end-to-end tests: real sshd + the sandbox (+ ansible-rulebook)
 GATES += galaxy            # ansible-galaxy collection build, tarball contents, galaxy-importer clean
 GATES += ee                # ansible-builder: introspect the built collection, create a build context
 GATES += demo-installed    # the demo against the built tarball installed into an empty path
 
 .DEFAULT_GOAL := help
-.PHONY: help test venv venvs tools sshd collection units integration sanity units-ansible-test lint changelog \
+.PHONY: help test venv venvs venv-eda tools sshd java collection units integration sanity units-ansible-test lint changelog \
 	changelog-update docs build galaxy ee demo demo-installed bench clean distclean
 
 help: ## Show this help
@@ -99,6 +107,16 @@ tools: $(TOOLS)/.installed ## Create .venv-tools: ansible-lint, galaxy-importer,
 $(TOOLS)/.installed: tests/requirements-tools.txt
 	$(call make_venv,$(TOOLS),tests/requirements-tools.txt,,)
 
+venv-eda: $(EDA)/.installed ## Create .venv-eda: ansible-rulebook, for the event source's end-to-end test
+$(EDA)/.installed: tests/requirements-eda.txt
+	$(call make_venv,$(EDA),tests/requirements-eda.txt,,)
+
+java: ## Install openjdk-17-jre-headless when no Java 17 or later is on the PATH (ansible-rulebook needs it)
+	@if ! $(JAVA_17); then \
+		echo "Installing openjdk-17-jre-headless"; \
+		$(SUDO) apt-get update && $(SUDO) apt-get install -y openjdk-17-jre-headless; \
+	fi
+
 sshd: ## Install openssh-server when /usr/sbin/sshd is missing (the test "device")
 	@if [ ! -x $(SSHD) ]; then \
 		echo "Installing openssh-server"; \
@@ -121,9 +139,9 @@ endef
 # pytest-ansible would otherwise build its own collections/ tree (a one-time snapshot of the
 # top-level entries); --ansible-unit-inject-only makes it use the .cache/collections link.
 # A skipped test fails the gate: every test can run here.
-define pytest # $(1): venv, $(2): tests
+define pytest # $(1): venv, $(2): tests, $(3): more environment variables (NAME=value ...)
 	@mkdir -p .cache; log=.cache/pytest-$(notdir $(1))-$(notdir $(2)).log; \
-	ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(1)/bin/python -m pytest --ansible-unit-inject-only \
+	$(3) ANSIBLE_COLLECTIONS_PATH=$(COLLECTIONS) $(1)/bin/python -m pytest --ansible-unit-inject-only \
 		-p no:cacheprovider -q -rs $(2) $(PYTEST_ARGS) | tee $$log; rc=$${PIPESTATUS[0]}; \
 	if [ $$rc -eq 0 ] && tail -n 1 $$log | grep -q ' skipped'; then \
 		echo "$(2): skipped tests (listed above); every test must run here"; rc=1; fi; \
@@ -135,8 +153,8 @@ units-%: venv-% collection ## Unit tests (tests/unit) on one core, e.g. make uni
 	$(call pytest,$(call venv_of,$*),tests/unit)
 
 integration: $(addprefix integration-,$(CORES)) ## End-to-end tests (tests/e2e) on every core
-integration-%: venv-% collection sshd ## End-to-end tests (tests/e2e: real sshd + sandbox) on one core
-	$(call pytest,$(call venv_of,$*),tests/e2e)
+integration-%: venv-% venv-eda collection sshd java ## End-to-end tests (tests/e2e: real sshd + sandbox + ansible-rulebook) on one core
+	$(call pytest,$(call venv_of,$*),tests/e2e,$(EDA_ENV))
 
 # ---- ansible-test ---------------------------------------------------------------------------
 
@@ -237,7 +255,9 @@ build: tools changelog ## ansible-galaxy collection build into .cache/build; che
 	@if grep -En '(^|/)(\.venv[^/]*|\.cache|\.ansible|\.pytest_cache|__pycache__|\.git)(/|$$)|^(collections|build|bench|tests/output|demo/\.run)(/|$$)|\.pyc$$|\.tar\.gz$$|\.plugin-cache\.yaml$$' \
 		.cache/build/contents.txt; then echo "$(TARBALL) holds the files above: extend build_ignore in galaxy.yml"; exit 1; fi
 	@for f in CHANGELOG.md meta/runtime.yml meta/execution-environment.yml meta/ee-requirements.txt \
-		meta/ee-bindep.txt plugins/modules/remoteit_connection.py roles/proxy/meta/argument_specs.yml; do \
+		meta/ee-bindep.txt plugins/modules/remoteit_connection.py roles/proxy/meta/argument_specs.yml \
+		meta/extensions.yml extensions/eda/plugins/event_source/device_events.py \
+		extensions/eda/rulebooks/configure_online_devices.yml playbooks/eda_configure_device.yml; do \
 		grep -qx "$$f" .cache/build/contents.txt || { echo "$(TARBALL) lacks $$f"; exit 1; }; done
 	@echo "$(TARBALL): $$(wc -l < .cache/build/contents.txt) entries, none of them output, caches or virtualenvs"
 
@@ -247,17 +267,26 @@ galaxy: build ## galaxy-importer on the built tarball (what Galaxy runs): no err
 	@if grep -E '^(WARNING|ERROR)' .cache/build/importer.log; then \
 		echo "galaxy-importer: the warnings and errors above need a fix"; exit 1; fi
 
-ee: build ## ansible-builder: the built collection's EE dependencies, and a build context for tests/ee
+ee: build ## ansible-builder: the built collection's EE dependencies, build contexts for tests/ee and the EDA decision environment
 	rm -rf .cache/ee && ANSIBLE_COLLECTIONS_PATH=$(CURDIR)/.cache/ee/collections \
 		ansible-galaxy collection install --offline -p .cache/ee/collections $(TARBALL)
 	ansible-builder introspect --sanitize .cache/ee/collections | tee .cache/ee/introspect.txt
-	@for dep in 'requests' 'openssh-clients \[platform:rpm\]'; do \
+	@for dep in 'requests' 'openssh-clients \[platform:rpm\]' 'openssh-client \[platform:dpkg\]'; do \
 		grep -q "^- '$$dep  *# from collection community.remoteit'" .cache/ee/introspect.txt \
 		|| { echo "ansible-builder does not see '$$dep' from meta/execution-environment.yml"; exit 1; }; done
 	ansible-builder create -f tests/ee/execution-environment.yml --context .cache/ee/context -v 2
 	@ls .cache/ee/context/Containerfile .cache/ee/context/Dockerfile 2>/dev/null | grep -q . \
 		&& grep -q 'community.remoteit' .cache/ee/context/_build/requirements.yml \
 		&& echo "ee: build context in .cache/ee/context (podman/docker build it elsewhere)"
+	@# AWX runs jobs with the EE's ansible-runner: the one the end-to-end tests run jobs with.
+	@runner=$$(grep -x 'ansible-runner==.*' tests/requirements.txt); \
+		cat .cache/ee/context/Containerfile .cache/ee/context/Dockerfile 2>/dev/null | grep -q "^ARG ANSIBLE_INSTALL_REFS=.* $$runner\"" \
+		|| { echo "tests/ee/execution-environment.yml: the EE's ansible-runner is not the tested $$runner"; exit 1; }
+	ansible-builder create -f extensions/eda/decision-environment.yml --context .cache/ee/de-context -v 2
+	@ls .cache/ee/de-context/Containerfile .cache/ee/de-context/Dockerfile 2>/dev/null | grep -q . \
+		&& grep -q 'community.remoteit' .cache/ee/de-context/_build/requirements.yml \
+		&& grep -q 'ansible-rulebook' .cache/ee/de-context/_build/requirements.txt \
+		&& echo "ee: decision environment build context in .cache/ee/de-context"
 
 # ---- the demo ---------------------------------------------------------------------------------
 

@@ -155,7 +155,6 @@ cache_timeout: 600
 """
 
 import json
-import re
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -184,6 +183,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
+from ansible_collections.community.remoteit.plugins.plugin_utils._devices import host_name
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,
@@ -201,7 +201,6 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._targets import
 
 display = Display()
 
-UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
 CONNECTION_PLUGIN = "community.remoteit.ssh"
 # The shared options an inventory file may set that the connection plugin reads as remoteit_<name> host variables.
 # The key pair is not among them: a host variable shows in `ansible-inventory --list`.
@@ -349,7 +348,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         strict = self.get_option("strict")
         taken = set()
         for device in devices:
-            host = _host_name(device, taken)
+            host = host_name(device, taken)
             self.inventory.add_host(host)
             state_group = "remoteit_active" if device["state"] == "active" else "remoteit_inactive"
             self.inventory.add_child(self.inventory.add_group(state_group), host)
@@ -405,12 +404,3 @@ def _from_cache(cached):
     except (TypeError, ValueError):
         return None
     return devices if isinstance(devices, list) else None
-
-
-def _host_name(device, taken):
-    """The device name made safe as a host name, kept apart from a same-named device by its id."""
-    name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
-    if name in taken:
-        name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
-    taken.add(name)
-    return name

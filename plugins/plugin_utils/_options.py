@@ -6,12 +6,12 @@
 """The connection and auth options every module and plugin shares, turned into a client and a store.
 
 Modules get these options from their argument spec and plugins from Ansible's configuration
-system; both hand the resulting dict here, so precedence and defaults are decided once.
+system; both hand the resulting dict here, so precedence and defaults are decided once. The event source
+device_events reads them from its arguments and the environment: it runs in ansible-rulebook's Python, which
+may lack ansible-core, so nothing here imports Ansible but what only plugins call.
 """
 
 from __future__ import annotations
-
-from ansible import constants as C
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     DEFAULT_API_URL,
@@ -53,10 +53,15 @@ def plugin_options(plugin):
 
 def module_sources(task_args):
     """Where a module reads the key pair: its task options (module_defaults included), then the environment."""
+    return direct_sources(task_args, "the task options")
+
+
+def direct_sources(given, place):
+    """Where the key pair is read when options are `given` directly (in `place`), then from the environment."""
     environment = {name: CONNECTION_OPTIONS[name][2] for name in KEY_OPTIONS}
     return CredentialSources(
-        places=[("the task options", list(KEY_OPTIONS)), ("the environment", list(environment.values()))],
-        origins={name: ("the task options", name) if task_args.get(name) else ("the environment", environment[name])
+        places=[(place, list(KEY_OPTIONS)), ("the environment", list(environment.values()))],
+        origins={name: (place, name) if given.get(name) else ("the environment", environment[name])
                  for name in KEY_OPTIONS})
 
 
@@ -66,6 +71,9 @@ def plugin_sources(plugin, direct_place, variables=None, direct=None):
     direct_place names its options set directly (a lookup's keywords, an inventory file's keys); variables
     and direct are what the plugin's set_options was given, so each value's origin is the one Ansible chose.
     """
+    # Imported here, not at the top, for the event source (see the module's docstring).
+    from ansible import constants as C  # pylint: disable=import-outside-toplevel
+
     definitions = C.config.get_configuration_definitions(plugin.plugin_type, plugin._load_name)
     places = [(direct_place, list(KEY_OPTIONS))]
     # In Ansible's order of precedence, as far as the plugin's option definitions (doc_fragments/api.py) read them.

@@ -19,16 +19,17 @@ import sys
 import threading
 import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from .api import Context, describe, execute
 from .faults import FaultRules
 from .proxy import ProxyRegistry, utc_timestamp
 from .signing import AuthError, verify
-from .world import Settings, load_world
+from .world import Settings, add_device, load_world
 
 GRAPHQL_PATH = "/graphql/v1"
 INSPECT_PATH = "/_sandbox"
+DEVICES_PATH = INSPECT_PATH + "/devices"
 SOCKET_TIMEOUT = 15
 MALFORMED_BODY = b'{"data": {"connect": {"id": '  # cut off mid-JSON, as a broken gateway would
 
@@ -77,7 +78,9 @@ class Sandbox:
 
     def __init__(self, world=None, *, host="127.0.0.1", port=0, lifetime=None, idle_timeout=None, disconnect_unknown=None,
                  sessions_list_unused=None, clock_skew=None, tls_cert=None, tls_key=None, env=None):
-        self.world = load_world(world, env=None if env is None else {**os.environ, **env})
+        self._env = None if env is None else {**os.environ, **env}
+        self.world = load_world(world, env=self._env)
+        self._world_lock = threading.Lock()  # one change of the world's devices at a time
         self.settings = Settings.merge(self.world.settings, {
             "lifetime": lifetime,
             "idle_timeout": idle_timeout,
@@ -171,6 +174,29 @@ class Sandbox:
     def clear_faults(self):
         self.faults.clear()
 
+    def set_device_state(self, device, state):
+        """Bring a device (by id, or else exact name) online ("active") or take it offline ("inactive"); its
+        services follow. Returns the device's snapshot. KeyError: no such device; ValueError: a bad state, or
+        several devices of that name."""
+        with self._world_lock:
+            found = self.world.find_device(device)
+            found.set_state(state)
+            return found.snapshot()
+
+    def add_device(self, entry, account=None):
+        """Register a device, given as a world file's device entry, in `account` (an account id; default the
+        first user); returns its snapshot. ValueError (WorldError): an invalid entry or account."""
+        with self._world_lock:
+            return add_device(self.world, entry, account, self._env).snapshot()
+
+    def remove_device(self, device):
+        """Delete a device (by id, or else exact name) and its services; returns its last snapshot. Its live
+        proxies stay live, as nothing says what remote.it does to them. KeyError, ValueError: as set_device_state."""
+        with self._world_lock:
+            found = self.world.find_device(device)
+            self.world.remove_device(found)
+            return found.snapshot()
+
 
 class _Server(ThreadingHTTPServer):
     daemon_threads = True
@@ -214,6 +240,10 @@ class _Handler(BaseHTTPRequestHandler):
         })
 
     def do_DELETE(self):
+        prefix, _sep, device = self.route.partition(DEVICES_PATH + "/")
+        if not prefix and device:
+            self._change_device(lambda _request: self.sandbox.remove_device(unquote(device)), body=False)
+            return
         self._inspect({
             "requests": lambda: self.sandbox.clear_requests() or {"ok": True},
             "faults": lambda: self.sandbox.clear_faults() or {"ok": True},
@@ -237,8 +267,28 @@ class _Handler(BaseHTTPRequestHandler):
                 self._send_json(200, self.sandbox.faults.pending())
         elif self.route == f"{INSPECT_PATH}/backdate":
             self._backdate()
+        elif self.route == DEVICES_PATH:
+            self._change_device(lambda request: self.sandbox.add_device(
+                {key: value for key, value in request.items() if key != "account"}, request.get("account")))
+        elif self.route.startswith(DEVICES_PATH + "/") and self.route.endswith("/state"):
+            device = unquote(self.route[len(DEVICES_PATH) + 1:-len("/state")])
+            self._change_device(lambda request: self.sandbox.set_device_state(device, request.get("state")))
         else:
             self._not_found()
+
+    def _change_device(self, change, body=True):
+        """Answer a change of the world's devices: 200 with the device, 404 for no such device, 400 for bad input."""
+        try:
+            request = json.loads(self._read_body() or b"null") if body else {}
+            if not isinstance(request, dict):
+                raise ValueError("the body must be a JSON object")
+            snapshot = change(request)
+        except KeyError as exc:
+            self._send_json(404, {"error": exc.args[0]})
+        except ValueError as exc:
+            self._send_json(400, {"error": str(exc)})
+        else:
+            self._send_json(200, snapshot)
 
     def _backdate(self):
         """POST /_sandbox/backdate {"id": <connection id>, "seconds": N}: 200 with the proxy, 404 or 400."""

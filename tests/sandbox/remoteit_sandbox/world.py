@@ -119,10 +119,27 @@ class Device:
     def online(self):
         return self.state == "active"
 
+    def set_state(self, state):
+        """Bring the device online (active) or take it offline (inactive), as remote.it sees it happen.
+
+        Its services follow: offline with it, and back to their own state when it returns.
+        """
+        self.state = _state(state, f"device {self.id}")
+        for service in self.services:
+            service.state = service.own_state if state == "active" else "inactive"
+
+    def snapshot(self):
+        """The device as the inspection endpoints show it."""
+        return {"id": self.id, "name": self.name, "state": self.state, "account": self.owner.id,
+                "services": [{"id": service.id, "name": service.name, "state": service.state} for service in self.services]}
+
 
 @dataclasses.dataclass(eq=False)
 class Service:
-    """A device's service; `target` (host, port) is sandbox-only: where its proxies forward to."""
+    """A device's service; `target` (host, port) is sandbox-only: where its proxies forward to.
+
+    `own_state` is the state the world gave it (default active), which it returns to when its device comes online.
+    """
 
     id: str
     name: str
@@ -131,6 +148,7 @@ class Service:
     host: str
     enabled: bool
     state: str
+    own_state: str
     target: tuple | None
     device: Device
 
@@ -179,6 +197,28 @@ class World:
             return account
         return None
 
+    def find_device(self, device):
+        """The device with this id, or else with exactly this name. KeyError: none; ValueError: several."""
+        if isinstance(device, str) and device.upper() in self.devices:
+            return self.devices[device.upper()]
+        named = [item for item in self.devices.values() if item.name == device]
+        if not named:
+            raise KeyError(f"no device with id or name {device!r}")
+        if len(named) > 1:
+            raise ValueError(f"several devices are named {device!r}: give its id")
+        return named[0]
+
+    def remove_device(self, device):
+        """Delete the device and its services from the world, as remote.it does when its owner deletes it.
+
+        Lists are replaced, never changed in place, so a request being answered meanwhile sees a whole list.
+        """
+        owner = device.owner
+        owner.devices = [item for item in owner.devices if item is not device]
+        for service in device.services:
+            self.services.pop(service.id, None)
+        self.devices.pop(device.id, None)
+
     def find_service(self, user, service_id):
         """A service that `user` may connect to, or None."""
         service = self.services.get(service_id.upper())
@@ -204,12 +244,35 @@ def load_world(source=None, env=None):
     return _Builder(os.environ if env is None else env).build(data)
 
 
+def add_device(world, entry, account_id=None, env=None):
+    """Register a device (a world file's device entry) in a running world, as when someone installs remote.it on
+    a machine; in the account `account_id`, by default the first user's. Returns the Device.
+
+    WorldError: an invalid entry, a taken id, or no such account. Lists are replaced, never changed in place.
+    """
+    if account_id is None:
+        account = next(account for account in world.accounts.values() if not account.is_org)
+    elif account_id in world.accounts:
+        account = world.accounts[account_id]
+    else:
+        raise WorldError(f"no account with id {account_id!r}")
+    builder = _Builder(os.environ if env is None else env, world)
+    devices, services = dict(world.devices), dict(world.services)
+    try:
+        device = builder.device(entry, account)
+    except WorldError:
+        world.devices, world.services = devices, services  # nothing of a rejected entry stays
+        raise
+    account.devices = account.devices + [device]
+    return device
+
+
 class _Builder:
     """Turns world data into linked objects, checking ids, references and values on the way."""
 
-    def __init__(self, env):
+    def __init__(self, env, world=None):
         self.env = env
-        self.world = World(settings={}, keys={}, accounts={}, devices={}, services={})
+        self.world = world or World(settings={}, keys={}, accounts={}, devices={}, services={})
 
     def build(self, data):
         self.world.settings = data.get("settings") or {}
@@ -234,9 +297,9 @@ class _Builder:
         account = Account(id=account_id, email=_required(entry, "email", f"account {account_id}"), is_org=is_org, members=members)
         self.world.accounts[account_id] = account
         for device_entry in entry.get("devices") or []:
-            account.devices.append(self._device(device_entry, account))
+            account.devices.append(self.device(device_entry, account))
 
-    def _device(self, entry, owner):
+    def device(self, entry, owner):
         device_id = self._new_id(entry, self.world.devices, "device")
         device = Device(
             id=device_id,
@@ -264,6 +327,7 @@ class _Builder:
             host=entry.get("host", "127.0.0.1"),
             enabled=bool(entry.get("enabled", True)),
             state=_state(entry.get("state", device.state), where),
+            own_state=_state(entry.get("state", "active"), where),
             target=self._target(entry.get("target"), where),
             device=device,
         )

@@ -1,0 +1,59 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""What the collection derives from a device as RemoteitClient.iter_devices lists it.
+
+remoteit_device_info and the event source device_events select devices with the same filters, and the
+inventory plugin and device_events name a device's host the same way, so a rulebook's event reaches the host
+that the inventory made of that device.
+"""
+
+from __future__ import annotations
+
+import re
+
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
+
+UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
+
+
+def application_id(client, application):
+    """An application type id from an id or a name such as ssh, as remote.it's device filter needs."""
+    if application.strip().isdigit():
+        return int(application)
+    types = client.application_types()
+    for item in types:
+        if isinstance(item, dict) and str(item.get("name", "")).lower() == application.strip().lower():
+            return int(item["id"])
+    known = ", ".join(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
+    raise RemoteitError("unknown application %s; remote.it knows: %s" % (shown(application), known),
+                        kind="invalid_input")
+
+
+def device_matches(device, name=None, name_contains=None, state=None, application=None):
+    """Whether a device passes the filters of remoteit_device_info; `application` is an id (application_id).
+
+    Names compare case-insensitively. The API documents its own filters loosely (on services, not devices), so
+    a caller that also asks the API to filter still checks here.
+    """
+    if name and device["name"].lower() != name.lower():
+        return False
+    if name_contains and name_contains.lower() not in device["name"].lower():
+        return False
+    if state and device["state"] != state:
+        return False
+    return application is None or any(service["application"] == application for service in device["services"])
+
+
+def host_name(device, taken):
+    """The device name made safe as a host name, kept apart from a same-named device by its id.
+
+    `taken` holds the names given so far, in the order the API listed the devices, and gets this one.
+    """
+    name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
+    if name in taken:
+        name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
+    taken.add(name)
+    return name
