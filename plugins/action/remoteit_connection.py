@@ -13,14 +13,18 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     RemoteitAction,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, normalize_service_id
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    ProxyManager,
+    HANDED_LIST_VAR,
+    LATCHING,
     normalize_host_ip,
     public_warning,
     to_result,
     wait_for_port,
 )
+
+LATCHED_BY_WAIT = ("wait: true connected to the new latching proxy from this machine, so only this machine's address "
+                   "may use it now; for a job on another machine, open it without wait (the first machine that "
+                   "connects gets it) or with host_ip set to that machine's address")
 
 
 class ActionModule(RemoteitAction):
@@ -35,6 +39,7 @@ class ActionModule(RemoteitAction):
         wait_timeout={"type": "int", "default": 60},
         connection_id={"type": "str"},
         all_sessions={"type": "bool", "default": False},
+        publish={"type": "bool", "default": False},
     )
     validation_rules = dict(TARGET_RULES, required_if=[["state", "present", ["service_id", "device"], True]])
 
@@ -48,13 +53,13 @@ class ActionModule(RemoteitAction):
         if host_ip is None and params["state"] == "present":
             host_ip = "latching"
         host_ip = None if host_ip is None else normalize_host_ip(host_ip)
-        manager = ProxyManager(self.remoteit_client(params, warnings), build_store(params))
+        manager = self.proxy_manager(params, warnings)
         if params["state"] == "present":
             warnings.extend(filter(None, [public_warning(host_ip)]))
-            return self._present(manager, params, host_ip)
+            return self._present(manager, params, host_ip, warnings)
         return self._absent(manager, params, host_ip, warnings)
 
-    def _present(self, manager, params, host_ip):
+    def _present(self, manager, params, host_ip, warnings):
         selection = {"service_id": params["service_id"], "device": params["device"], "service": params["service"]}
         record, reused, target = manager.ensure(selection, host_ip, params["renew_before"], force=params["force"],
                                                 check_mode=self.check_mode)
@@ -68,7 +73,13 @@ class ActionModule(RemoteitAction):
                                                       "host_ip": host_ip},
             }
         if params["wait"] and record is not None:
+            if host_ip == LATCHING and not reused:
+                warnings.append(LATCHED_BY_WAIT)
             result["waited"] = wait_for_port(record, params["wait_timeout"])
+        if params["publish"] and record is not None:
+            # What ansible.builtin.set_stats does: the run's stats (an AWX workflow's artifact) collect every host's.
+            result["ansible_stats"] = {"data": {HANDED_LIST_VAR: [result["connection"]]}, "per_host": False,
+                                       "aggregate": True}
         return result
 
     def _absent(self, manager, params, host_ip, warnings):

@@ -12,9 +12,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     TARGET_RULES,
     RemoteitAction,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._options import build_store
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    ProxyManager,
     is_expired,
     to_result,
 )
@@ -26,7 +24,7 @@ class ActionModule(RemoteitAction):
     validation_rules = TARGET_RULES
 
     def execute(self, params, warnings):
-        manager = ProxyManager(self.remoteit_client(params, warnings), build_store(params))
+        manager = self.proxy_manager(params, warnings)
         if params["service_id"] or params["device"]:
             _target, records = manager.find(params["service_id"], params["device"], params["service"])
         else:

@@ -17,6 +17,8 @@ description:
   - Proxies are recorded in O(connections_file) like those of M(community.remoteit.remoteit_connection), which
     closes them (O(community.remoteit.remoteit_connection#module:state=absent)). This plugin never closes a proxy;
     ansible-core closes connections after every task, and the next task reuses the proxy without an API call.
+  - In a job on another machine (an AWX/AAP workflow, a CI runner), the records an earlier job handed over in
+    O(remoteit_connections) or O(remoteit_connection) are reused the same way, once remote.it confirms them.
   - Host key checking stays on. The proxy's host and port change whenever a new proxy is opened, so SSH checks
     the device's key under a stable alias instead, C(remoteit-) and the service id with C(-) for C(:)
     (C(HostKeyAlias)), and a device that answers with another key is refused.
@@ -66,6 +68,7 @@ extends_documentation_fragment:
   - community.remoteit.api
   - community.remoteit.api.plugins
   - community.remoteit.api.vars
+  - community.remoteit.api.records
   - community.remoteit.ssh_options
   - ansible.builtin.connection_pipelining
 notes:
@@ -126,8 +129,11 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     plugin_sources,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    HANDED_HOST_VAR,
+    HANDED_LIST_VAR,
     UNCONFIRMED_GRACE,
     ProxyManager,
+    handed_records,
     normalize_host_ip,
     port_answers,
     public_warning,
@@ -199,7 +205,8 @@ class Connection(SshConnection):
         if self._manager is None:
             options = plugin_options(self)
             sources = plugin_sources(self, "the connection options", *self._option_sources)
-            self._manager = ProxyManager(build_client(options, sources, display.warning), build_store(options))
+            handed = handed_records(self.get_option(HANDED_LIST_VAR), self.get_option(HANDED_HOST_VAR))
+            self._manager = ProxyManager(build_client(options, sources, display.warning), build_store(options), handed)
         if replace is not None:
             self._manager.close([replace["id"]], replace["service_id"])
         service_id = self.get_option("remoteit_service_id")

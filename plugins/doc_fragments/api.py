@@ -81,6 +81,33 @@ requirements:
   - requests (Python library, on the controller)
 """
 
+    # For the lookup and the connection plugin: records an earlier job handed over as data. The action plugins read
+    # the same variables (plugin_utils/_proxies.py HANDED_LIST_VAR, HANDED_HOST_VAR) and document them in notes.
+    RECORDS = r"""
+options:
+  remoteit_connections:
+    description:
+      - Connection records that an earlier job handed over, each as the
+        RV(community.remoteit.remoteit_connection#module:connection) result of
+        M(community.remoteit.remoteit_connection), for jobs that do not share the connections file. An AWX/AAP
+        workflow passes them on from a C(set_stats) artifact (see
+        O(community.remoteit.remoteit_connection#module:publish)), a CI job from a file with C(-e @file.json).
+      - They are used as if they were in O(connections_file), and written into it once remote.it confirms them.
+        One that remote.it no longer lists is never used.
+    type: list
+    elements: dict
+    vars:
+      - name: remoteit_connections
+  remoteit_connection:
+    description:
+      - The host's connection record, handed over like O(remoteit_connections), for example a fact cached with
+        C(ansible.builtin.set_fact) and C(cacheable=true) that AWX fact storage or a fact cache carries to later
+        jobs.
+    type: dict
+    vars:
+      - name: remoteit_connection
+"""
+
     TARGET = r"""
 options:
   service_id:

@@ -39,6 +39,7 @@ extends_documentation_fragment:
   - community.remoteit.api
   - community.remoteit.api.plugins
   - community.remoteit.api.vars
+  - community.remoteit.api.records
 seealso:
   - module: community.remoteit.remoteit_connection
   - module: community.remoteit.remoteit_connection_info
@@ -99,7 +100,10 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     CONFIRMATION_TTL,
+    HANDED_HOST_VAR,
+    HANDED_LIST_VAR,
     ProxyManager,
+    handed_records,
     parse_selector,
     to_result,
 )
@@ -122,18 +126,23 @@ class LookupModule(LookupBase):
         results = []
         try:
             store = build_store(options)
+            handed = handed_records(self.get_option(HANDED_LIST_VAR), self.get_option(HANDED_HOST_VAR))
+            handed_ids = tuple(sorted(record["id"] for record in handed))
             for term in terms:
-                cached = _CACHE.get((options["api_url"], store.path, _mtime(store.path), term))
+                key = (options["api_url"], store.path, _mtime(store.path), handed_ids, term)
+                cached = _CACHE.get(key)
                 if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
                     connection = cached[1]
                 else:
-                    manager = manager or ProxyManager(self._client(options, variables, kwargs), store)
+                    manager = manager or ProxyManager(self._client(options, variables, kwargs), store, handed)
                     connection = self._live_connection(manager, term)
                     # A miss is cached too: on_missing skip or warn in host vars must not ask remote.it each time.
-                    _CACHE[(options["api_url"], store.path, _mtime(store.path), term)] = (time.monotonic(), connection)
+                    _CACHE[(options["api_url"], store.path, _mtime(store.path), handed_ids, term)] = (
+                        time.monotonic(), connection)
                 if connection is None:
-                    message = ("no live remote.it connection is recorded for %r in %s; open one first with the "
-                               "community.remoteit.remoteit_connection module (state: present)" % (term, store.path))
+                    message = ("no live remote.it connection is recorded for %r in %s%s; open one first with the "
+                               "community.remoteit.remoteit_connection module (state: present)"
+                               % (term, store.path, " or in the records handed over" if handed else ""))
                     if on_missing == "error":
                         raise AnsibleLookupError(message)
                     if on_missing == "warn":
@@ -145,12 +154,12 @@ class LookupModule(LookupBase):
         return results
 
     def _option_variables(self, variables):
-        """The variables the options read (doc_fragments/api.py VARS: remoteit_<option>), templated.
+        """The variables the options read (doc_fragments/api.py VARS and RECORDS), templated.
 
         Ansible hands a lookup its variables as written, so remoteit_secret_access_key: "{{ vault_secret }}"
         would otherwise reach remote.it as that very text.
         """
-        names = {"remoteit_" + name for name in CONNECTION_OPTIONS}
+        names = {"remoteit_" + name for name in CONNECTION_OPTIONS} | {HANDED_LIST_VAR, HANDED_HOST_VAR}
         return {name: self._templar.template(value) for name, value in (variables or {}).items() if name in names}
 
     def _client(self, options, variables, keywords):

@@ -27,6 +27,11 @@ description:
     connect and used by nobody, is ever taken for it; sessions of the remote.it app, of other controllers or of
     other users are left alone.
   - Runs on the controller. Use it directly in a play over the devices themselves, with C(gather_facts=false).
+  - Jobs that do not share O(connections_file) (AWX/AAP workflows, CI runners) hand records over as data, in the
+    variable C(remoteit_connections) (a list of RV(connection) results, as O(publish) or C(ansible.builtin.set_stats)
+    collect them) or the host variable C(remoteit_connection) (that host's record, such as a cached fact). Both
+    states use them as if they were in O(connections_file), once remote.it confirms that they are still open, and
+    then write them into it; a record remote.it no longer lists is never reused.
 options:
   state:
     description:
@@ -65,7 +70,8 @@ options:
     description:
       - With O(state=present), wait until the proxy accepts TCP connections.
       - The probe connects from the controller, so a V(latching) proxy latches to the controller's address,
-        which is the address that Ansible's own SSH connection will come from.
+        which is the address that Ansible's own SSH connection will come from. A later job on another machine
+        cannot use it then, and the task warns when it latches a new proxy this way.
     type: bool
     default: false
   wait_timeout:
@@ -81,6 +87,16 @@ options:
     description:
       - With O(state=absent), also close the account's active remote.it sessions for the selected service
         that this controller did not record, such as proxies opened from the remote.it desktop app.
+    type: bool
+    default: false
+  publish:
+    description:
+      - With O(state=present), add RV(connection) to the run's statistics as the list C(remoteit_connections),
+        collected over every host of the play, as M(ansible.builtin.set_stats) would collect RV(connection) after
+        the task.
+      - An AWX/AAP workflow passes them on to the next job's extra vars, where this module, the
+        P(community.remoteit.remoteit_connection#lookup) lookup and the P(community.remoteit.ssh#connection)
+        connection plugin use them. Outside AWX, C(ansible-runner) and callbacks such as C(ansible.builtin.json) show them.
     type: bool
     default: false
 extends_documentation_fragment:
@@ -208,6 +224,14 @@ connection:
       description: The connection's lifetime in seconds, as remote.it reported it.
       type: int
       sample: 28800
+    session_id:
+      description: The id of the remote.it session of the proxy, which remote.it lists while it is open, if reported.
+      type: str
+      sample: 9a7c3e51-7d3c-4bfb-8f6d-3d0b0d1c1a2e
+    api_url:
+      description: The API endpoint the connection was opened with; records of another endpoint are not used.
+      type: str
+      sample: https://api.remote.it/graphql/v1
     reused:
       description: Whether this is a connection opened earlier that was still alive.
       type: bool

@@ -17,6 +17,8 @@ description:
     for O(api_url), marking each as alive (remote.it still lists it as an active session) and expired
     (its lifetime has ended).
   - Read-only; with no selection it lists every recorded connection.
+  - Records an earlier job handed over in the variables C(remoteit_connections) and C(remoteit_connection) are
+    listed too, as if they were in O(connections_file); see M(community.remoteit.remoteit_connection).
 extends_documentation_fragment:
   - community.remoteit.api
   - community.remoteit.api.target
@@ -101,6 +103,12 @@ connections:
     timeout:
       description: Its lifetime in seconds.
       type: int
+    session_id:
+      description: The id of its remote.it session, if reported.
+      type: str
+    api_url:
+      description: The API endpoint it was opened with.
+      type: str
     reused:
       description: Always V(true) here, as these are connections opened earlier.
       type: bool

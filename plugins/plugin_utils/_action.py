@@ -20,11 +20,19 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     CONNECTION_OPTIONS,
     SECRET_OPTIONS,
     build_client,
+    build_store,
     module_sources,
 )
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+    HANDED_HOST_VAR,
+    HANDED_LIST_VAR,
+    ProxyManager,
+    handed_records,
+)
 
-# The controller loads action plugins before it forks a worker per task, so importing requests here
-# is paid once per run; imported on first use instead, it would cost every task 0.1 s.
+# The controller loads action plugins before it forks a worker per task, so importing requests here is paid
+# once per run; imported on first use instead, every task that talks to remote.it would pay it in its own
+# worker (bench/README.md, "fixed cost of a run").
 try:
     import requests  # noqa: F401  pylint: disable=unused-import
 except ImportError:  # the client says how to install it when a task first needs it
@@ -62,9 +70,11 @@ class RemoteitAction(ActionBase):
 
     argument_spec = {}
     validation_rules = {}
+    _task_vars = {}
 
     def run(self, tmp=None, task_vars=None):
         result = super().run(tmp, task_vars)
+        self._task_vars = task_vars or {}
         try:
             validation, _args = self.validate_argument_spec(
                 argument_spec=dict(_connection_argument_spec(), **self.argument_spec), **self.validation_rules)
@@ -93,6 +103,12 @@ class RemoteitAction(ActionBase):
     def remoteit_client(self, params, warnings):
         """The API client for the task, knowing whether its key pair came from the task or the environment."""
         return build_client(params, module_sources(self._task.args), warnings.append)
+
+    def proxy_manager(self, params, warnings):
+        """The proxy manager for the task, with the records an earlier job handed over in the task's variables."""
+        handed = handed_records(*(self._templar.template(self._task_vars.get(name))
+                                  for name in (HANDED_LIST_VAR, HANDED_HOST_VAR)))
+        return ProxyManager(self.remoteit_client(params, warnings), build_store(params), handed)
 
     def execute(self, params, warnings):
         """Do the task's work; return the result dict. `warnings` collects messages for the user."""

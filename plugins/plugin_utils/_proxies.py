@@ -12,12 +12,14 @@ import ipaddress
 import socket
 import time
 import uuid
+from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitError,
     is_service_id,
+    normalize_service_id,
     shown,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import (
@@ -39,7 +41,11 @@ UNCONFIRMED_GRACE = 900
 CLOCK_SKEW = 5
 
 RESULT_FIELDS = ("id", "service_id", "service_name", "device_id", "device_name", "host", "port", "url",
-                 "reverse_proxy", "host_ip", "created", "expires_at", "timeout")
+                 "reverse_proxy", "host_ip", "created", "expires_at", "timeout", "session_id", "api_url")
+# The variables that hand records from an earlier job to this one (an AWX workflow's set_stats artifact,
+# a CI job's -e @file.json; a host's cached fact), read by modules, the lookup and the connection plugin.
+HANDED_LIST_VAR = "remoteit_connections"
+HANDED_HOST_VAR = "remoteit_connection"
 
 
 def normalize_host_ip(value):
@@ -93,18 +99,32 @@ class ProxyManager:
     for reuse, for retries and for reconciling lost answers exist once.
     """
 
-    def __init__(self, client, store):
+    def __init__(self, client, store, handed=()):
+        """`handed`: records an earlier job handed over as data (see handed_records); used as if they were in
+        the connections file once remote.it confirms them, and then written into it."""
         self.client = client
         self.store = store
         self._sessions = None
         self._gone = set()  # ids of records remote.it no longer lists, found out in this run
+        self._handed = [record for record in handed if record["api_url"] in (None, client.api_url)]
+        for record in self._handed:
+            record["api_url"] = client.api_url
 
     # -- selection -----------------------------------------------------------------------------
 
     def recorded(self, service_id=None, host_ip=None, connection_id=None):
-        """The records of this API endpoint (not intents) that match."""
-        return [record for record in self.store.records()
+        """The records of this API endpoint (not intents) that match, the file's and those handed over."""
+        return [record for record in self._records()
                 if not record.get("intent") and self._matches(record, service_id, host_ip, connection_id)]
+
+    def _records(self):
+        """The file's records, then the handed-over ones it does not hold (the file's copy knows more)."""
+        records = self.store.records()
+        known = {record.get("id") for record in records}
+        return records + [record for record in self._handed if record["id"] not in known]
+
+    def _is_handed(self, record):
+        return any(record is handed for handed in self._handed)
 
     def _matches(self, record, service_id=None, host_ip=None, connection_id=None):
         return (record.get("api_url") == self.client.api_url
@@ -140,30 +160,42 @@ class ProxyManager:
     def alive(self, records, trust=CONFIRMATION_TTL):
         """The subset of unexpired records remote.it still reports open, asking it at most once.
 
-        A record opened or confirmed less than `trust` seconds ago is taken as alive without asking.
+        A record opened or confirmed less than `trust` seconds ago is taken as alive without asking; one handed
+        over from another job is always asked about once, and written into the connections file if alive.
         """
         now = now_utc()
         records = [record for record in records if not is_expired(record, now)]
-        fresh = [record for record in records
-                 if min(_age(record.get("confirmed_at"), now), _age(record.get("created"), now)) < trust]
+        fresh = [record for record in records if not self._is_handed(record)
+                 and min(_age(record.get("confirmed_at"), now), _age(record.get("created"), now)) < trust]
         to_check = [record for record in records if record not in fresh]
         if not to_check:
             return fresh
         live_ids = {session["id"] for session in self.sessions()}
         listed = [record for record in to_check if _session_ids(record) & live_ids]
+        # A handed-over record remote.it does not list is a proxy nobody has used yet, or one closed since: where
+        # remote.it's listing cannot tell, its port does (this machine is about to use it anyway).
         unlisted_new = [record for record in to_check if record not in listed
                         and not record.get("confirmed_at")
-                        and _age(record.get("created"), now) < UNCONFIRMED_GRACE]
+                        and _age(record.get("created"), now) < UNCONFIRMED_GRACE
+                        and (not self._is_handed(record) or port_answers(record))]
         self._gone |= {record["id"] for record in to_check if record not in listed and record not in unlisted_new}
-        if listed:
-            self._mark_confirmed({record["id"] for record in listed}, iso(now))
+        adopted = [record for record in listed + unlisted_new if self._is_handed(record)]
+        if listed or adopted:
+            self._mark_confirmed({record["id"] for record in listed}, iso(now), adopted)
         return fresh + listed + unlisted_new
 
-    def _mark_confirmed(self, ids, when):
+    def _mark_confirmed(self, ids, when, adopted=()):
+        """Note remote.it's confirmation in the file, and keep the handed-over records it holds from now on."""
+        for record in adopted:
+            if record["id"] in ids:
+                record["confirmed_at"] = when
         with self.store.update() as records:
             for record in records:
                 if record["id"] in ids and self._matches(record):
                     record["confirmed_at"] = when
+            known = {record.get("id") for record in records}
+            records.extend(dict(record) for record in adopted if record["id"] not in known)
+        self._handed = [record for record in self._handed if not any(record is done for done in adopted)]
 
     def reusable(self, records, host_ip, renew_before, trust=CONFIRMATION_TTL):
         """The newest of these records with this host_ip that is alive and not about to expire (see alive)."""
@@ -179,7 +211,7 @@ class ProxyManager:
         """remote.it's live sessions of the service that no record here knows (the file was lost, another
         controller or the desktop app opened them)."""
         known = set()
-        for record in self.store.records():
+        for record in self._records():
             known |= _session_ids(record)
         return [session for session in self.sessions()
                 if session["service_id"] == service_id and session["id"] not in known]
@@ -306,6 +338,7 @@ class ProxyManager:
             with self.store.update() as records:
                 records[:] = [record for record in records
                               if not self._matches(record, connection_id=connection_id)]
+            self._handed = [record for record in self._handed if record["id"] != connection_id]
         self._sessions = None
         return closed
 
@@ -368,6 +401,50 @@ class ProxyManager:
                   if self.client.disconnect(session["id"], intent["service_id"])]
         self._sessions = None
         return closed
+
+
+def handed_records(connections=None, connection=None):
+    """The connection records an earlier job handed over: a list (HANDED_LIST_VAR) and one host's (HANDED_HOST_VAR).
+
+    They are results of community.remoteit.remoteit_connection, passed through JSON, extra vars or a fact cache;
+    anything that is not such a record is an error naming the variable, not silently left out.
+    """
+    if connections is not None and (isinstance(connections, (str, bytes)) or not isinstance(connections, Sequence)):
+        raise RemoteitError("%s must be a list of connection records (the connection results of "
+                            "community.remoteit.remoteit_connection), not %s" % (HANDED_LIST_VAR, type(connections).__name__),
+                            kind="invalid_input")
+    named = [("%s[%d]" % (HANDED_LIST_VAR, index), item) for index, item in enumerate(connections or [])]
+    if connection:
+        named.append((HANDED_HOST_VAR, connection))
+    records = {}
+    for name, item in named:
+        if item in (None, ""):  # a host that had nothing to publish
+            continue
+        record = _handed_record(name, item)
+        records.setdefault(record["id"], record)
+    return list(records.values())
+
+
+def _handed_record(name, item):
+    complete = isinstance(item, Mapping) and all(isinstance(item.get(key), str) and item.get(key)
+                                                 for key in ("id", "service_id", "host_ip"))
+    if not complete:
+        raise RemoteitError("%s is not a connection record: one has at least id, service_id and host_ip, as "
+                            "community.remoteit.remoteit_connection returns it in connection" % name, kind="invalid_input")
+    record = {field: item.get(field) for field in RESULT_FIELDS}
+    try:
+        record["port"] = int(record["port"]) if record["port"] not in (None, "") else None
+        record["timeout"] = int(record["timeout"]) if record["timeout"] not in (None, "") else None
+    except (TypeError, ValueError):
+        raise RemoteitError("%s is not a connection record: its port and timeout must be numbers" % name,
+                            kind="invalid_input") from None
+    for field in ("id", "session_id", "api_url", "service_id", "service_name", "device_id", "device_name", "host",
+                  "url", "host_ip", "created", "expires_at"):
+        record[field] = str(record[field]) if record[field] is not None else None
+    record["service_id"] = normalize_service_id(record["service_id"])
+    record["reverse_proxy"] = bool(record["reverse_proxy"])
+    record["confirmed_at"] = None
+    return record
 
 
 def parse_selector(text):

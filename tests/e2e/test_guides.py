@@ -64,9 +64,12 @@ RUN_BY_TESTS = {
     "tests/sandbox/README.md",
 }
 # Blocks the tests do not run, by guide; a new one is a decision for review, so it fails here.
+# guide_awx.rst has no other command: test_across_machines.py runs its files as AWX does, and the CI
+# pipelines of guide_pipelines.rst as GitHub Actions and GitLab CI do.
 NOT_RUN = {
     "README.md": 3,
     "docs/docsite/rst/guide_getting_started.rst": 1,
+    "docs/docsite/rst/guide_awx.rst": 1,
 }
 PLACEHOLDER_KEY_ID = "YOUR_ACCESS_KEY_ID"
 PLACEHOLDER_SECRET = "YOUR_BASE64_SECRET"

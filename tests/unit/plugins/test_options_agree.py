@@ -10,7 +10,9 @@ each one's type, default and environment variable) and again in the doc fragment
 its DOCUMENTATION is what ansible-doc shows for every module and plugin, and for the lookup and the inventory
 plugin also what Ansible's configuration system reads, with PLUGINS (environment and [remoteit] ini entries)
 and VARS (the remoteit_<option> variables). Each module's options are its action plugin's argument spec (what
-a task accepts) and its doc stub in plugins/modules/ (what ansible-doc and the docsite show).
+a task accepts) and its doc stub in plugins/modules/ (what ansible-doc and the docsite show). The event source
+device_events reads the shared options (all but connections_file) and its own from its arguments, and documents
+them in its DOCUMENTATION (what Galaxy shows), each environment variable in the option's description.
 
 An option added to, renamed in or given another type or default in one of those places only (for example
 CONNECTION_OPTIONS alone, which the lookup would then ask Ansible for and fail on) fails here, and each
@@ -25,15 +27,18 @@ import re
 import pytest
 import yaml
 from ansible import constants as C
-from ansible.plugins.loader import action_loader, fragment_loader, inventory_loader, lookup_loader
+from ansible.playbook.play_context import PlayContext
+from ansible.plugins.loader import action_loader, connection_loader, fragment_loader, inventory_loader, lookup_loader
 from ansible.utils.plugin_docs import get_docstring
 
 from ansible_collections.community.remoteit.plugins.doc_fragments.api import ModuleDocFragment
 from ansible_collections.community.remoteit.plugins.plugin_utils._action import _connection_argument_spec
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import HANDED_HOST_VAR, HANDED_LIST_VAR
 
 COLLECTION = "community.remoteit"
 MODULES = ("remoteit_connection", "remoteit_connection_info", "remoteit_device_info")
+EVENT_SOURCE = "ansible_collections.%s.extensions.eda.plugins.event_source.device_events" % COLLECTION
 INI_SECTION = "remoteit"
 
 
@@ -151,4 +156,45 @@ def test_the_lookup_and_inventory_options_match_their_documentation(loader, name
             ("type", definition.get("type", "str"), kind), ("default", definition.get("default"), default),
             ("env", declared["env"], expected["env"]), ("ini", declared["ini"], expected["ini"]),
             ("vars", declared["vars"], expected["vars"])])
+    assert not problems, "\n".join(problems)
+
+
+@pytest.mark.parametrize("loader, name", [
+    pytest.param(lookup_loader, "remoteit_connection", id="lookup"),
+    pytest.param(connection_loader, "ssh", id="connection"),
+])
+def test_the_handed_over_records_are_read_from_the_variables_the_code_and_the_modules_name(loader, name):
+    """The variables that carry records between jobs: _proxies names them, the RECORDS fragment declares them."""
+    plugin = loader.get("%s.%s" % (COLLECTION, name), *([PlayContext(), None] if loader is connection_loader else []))
+    definitions = C.config.get_configuration_definitions(plugin.plugin_type, plugin._load_name)
+    problems = []
+    for variable in (HANDED_LIST_VAR, HANDED_HOST_VAR):
+        declared = entry_names(definitions[variable])["vars"] if variable in definitions else None
+        if declared != [variable]:
+            problems.append("%s plugin %s reads %s from %r" % (plugin.plugin_type, name, variable, declared))
+    assert set(fragment_options("RECORDS")) == {HANDED_LIST_VAR, HANDED_HOST_VAR}
+    for module in ("remoteit_connection", "remoteit_connection_info"):
+        description = " ".join(module_documentation(module)["description"])
+        problems += ["module %s does not document %s" % (module, variable)
+                     for variable in (HANDED_LIST_VAR, HANDED_HOST_VAR) if "C(%s)" % variable not in description]
+    assert not problems, "\n".join(problems)
+
+
+def test_the_event_sources_documentation_matches_the_options_it_reads():
+    source = importlib.import_module(EVENT_SOURCE)
+    documented = yaml.safe_load(source.DOCUMENTATION)["options"]
+    where = "event source device_events (its DOCUMENTATION)"
+    read = {name: CONNECTION_OPTIONS[name] for name in source.SHARED_OPTIONS}
+    read.update({name: (kind, default, None) for name, (kind, default) in source.SOURCE_OPTIONS.items()})
+    problems = ["%s documents %s, which the source does not read" % (where, name)
+                for name in sorted(set(documented) - set(read))]
+    problems += ["%s lacks %s" % (where, name) for name in sorted(set(read) - set(documented))]
+    for name in sorted(set(read) & set(documented)):
+        kind, default, env = read[name]
+        doc = documented[name]
+        description = " ".join(doc["description"])
+        problems += differing_values(where, name, [
+            ("type", doc.get("type", "str"), kind), ("default", doc.get("default"), default),
+            ("environment variable", "E(%s)" % env in description if env else "environment variable" in description,
+             bool(env))])
     assert not problems, "\n".join(problems)

@@ -39,7 +39,7 @@ def store(connections_file):
 
 @pytest.fixture
 def run_action(monkeypatch, connections_file):
-    """run(module, client, check_mode=False, diff=False, **args) -> the task's result.
+    """run(module, client, check_mode=False, diff=False, task_vars=None, **args) -> the task's result.
 
     Each call is a new task, as the next task of a play would be: a fresh ActionModule over the same
     connections file, whose client is `client`, or with client=None the real one its options make.
@@ -55,7 +55,7 @@ def run_action(monkeypatch, connections_file):
 
     monkeypatch.setattr(_action, "build_client", build_client)
 
-    def run(module, client, check_mode=False, diff=False, **args):
+    def run(module, client, check_mode=False, diff=False, task_vars=None, **args):
         args.setdefault("connections_file", connections_file)
         task = Task()
         task.action = "community.remoteit.%s" % module
@@ -69,7 +69,7 @@ def run_action(monkeypatch, connections_file):
                                    loader=loader, templar=Templar(loader), shared_loader_obj=plugin_loaders)
         assert action is not None, "ansible-core found no action plugin %s" % task.action
         run.client = client
-        return action.run(task_vars={})
+        return action.run(task_vars=task_vars or {})
 
     return run
 

@@ -57,7 +57,8 @@ def test_present_opens_a_proxy_then_returns_it_again_unchanged(run_action):
         "id": "conn-1", "service_id": SSH, "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:00",
         "device_name": "pi-kitchen", "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
         "reverse_proxy": False, "host_ip": LATCHING, "created": iso(created),
-        "expires_at": iso(created + datetime.timedelta(seconds=28800)), "timeout": 28800, "reused": False}
+        "expires_at": iso(created + datetime.timedelta(seconds=28800)), "timeout": 28800, "reused": False,
+        "session_id": "conn-1", "api_url": "https://api.example/graphql/v1"}
 
     second = run_action("remoteit_connection", client, **OPEN)
     assert second["changed"] is False
@@ -332,3 +333,115 @@ def test_the_secret_is_not_in_the_failure_of_a_real_request(run_action):
     assert result["failed"] is True and result["error"]["kind"] == "network"
     assert "127.0.0.1" in result["msg"]
     assert SECRET not in json.dumps(result)
+
+
+# -- records handed over by an earlier job (AWX workflow artifacts, CI extra vars, cached facts) -----------------
+
+def an_earlier_jobs_record(client, age=60, host="proxy.example", port=33000):
+    """The connection result a job on another machine published: remote.it lists it, this machine never saw it."""
+    created = now_utc() - datetime.timedelta(seconds=age)
+    connection_id = client.add_session(SSH, age=age)
+    return {"id": connection_id, "service_id": SSH, "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:00",
+            "device_name": "pi-kitchen", "host": host, "port": port, "url": "tcp://%s:%s" % (host, port),
+            "reverse_proxy": False, "host_ip": LATCHING, "created": iso(created),
+            "expires_at": iso(created + datetime.timedelta(seconds=28800)), "timeout": 28800,
+            "session_id": connection_id, "api_url": client.api_url, "reused": False}
+
+
+@pytest.mark.parametrize("variable", ["remoteit_connections", "remoteit_connection"])
+def test_present_reuses_a_record_handed_over_once_remoteit_lists_it_and_keeps_it(run_action, store, variable):
+    client = fleet()
+    handed = an_earlier_jobs_record(client)
+    task_vars = {variable: [handed] if variable == "remoteit_connections" else handed}
+
+    result = run_action("remoteit_connection", client, task_vars=task_vars, **OPEN)
+
+    assert result["changed"] is False and result["connection"]["id"] == handed["id"]
+    assert result["connection"]["port"] == 33000 and result["connection"]["reused"] is True
+    assert mutations(client) == [] and client.count("sessions") == 1
+    assert recorded_ids(store) == [handed["id"]]  # this machine's file holds it from now on
+    again = run_action("remoteit_connection", client, **OPEN)  # a later task without the variable
+    assert again["connection"]["id"] == handed["id"] and mutations(client) == []
+
+
+def test_a_handed_record_remoteit_no_longer_lists_is_never_reused(run_action, store):
+    client = fleet()
+    handed = an_earlier_jobs_record(client, age=3600)
+    client.disconnect(handed["id"])  # closed since: idle expiry, another job, the remote.it app
+    client.calls.clear()
+
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": [handed]}, **OPEN)
+
+    assert result["changed"] is True and result["connection"]["id"] != handed["id"]
+    assert recorded_ids(store) == [result["connection"]["id"]]
+
+
+def test_a_handed_record_of_another_api_endpoint_is_not_used(run_action, store):
+    client = fleet()
+    handed = dict(an_earlier_jobs_record(client), api_url="https://other.example/graphql/v1")
+
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": [handed]}, **OPEN)
+
+    assert result["changed"] is True and result["connection"]["id"] != handed["id"]
+
+
+def test_absent_closes_the_records_handed_over(run_action, store):
+    client = fleet()
+    handed = [an_earlier_jobs_record(client), an_earlier_jobs_record(client)]
+
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": handed},
+                        state="absent", **OPEN)
+
+    assert result["changed"] is True and sorted(result["closed"]) == sorted(record["id"] for record in handed)
+    assert live_ids(client) == [] and recorded_ids(store) == []
+    assert "warnings" not in result
+
+
+def test_absent_on_handed_records_that_are_gone_is_no_change(run_action):
+    client = fleet()
+    handed = an_earlier_jobs_record(client)
+    client.disconnect(handed["id"])
+
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": [handed]},
+                        state="absent", **OPEN)
+
+    assert result["changed"] is False and result["closed"] == [] and not result.get("failed")
+
+
+@pytest.mark.parametrize("handed, message", [
+    pytest.param({"id": "x"}, "remoteit_connections must be a list", id="not-a-list"),
+    pytest.param([{"id": "x", "service_id": SSH}], "remoteit_connections[0] is not a connection record", id="no-host-ip"),
+    pytest.param(["text"], "remoteit_connections[0] is not a connection record", id="not-a-dict"),
+    pytest.param([{"id": "x", "service_id": "ssh", "host_ip": LATCHING}], "is not a remote.it service id",
+                 id="bad-service-id"),
+])
+def test_handed_data_that_is_no_record_fails_naming_the_variable(run_action, store, handed, message):
+    client = fleet()
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": handed}, **OPEN)
+    assert result["failed"] is True and message in result["msg"]
+    assert mutations(client) == [] and store.records() == []
+
+
+def test_publish_adds_the_connection_to_the_runs_stats_like_set_stats(run_action):
+    result = run_action("remoteit_connection", fleet(), publish=True, **OPEN)
+    assert result["ansible_stats"] == {"data": {"remoteit_connections": [result["connection"]]},
+                                       "per_host": False, "aggregate": True}
+    assert "ansible_stats" not in run_action("remoteit_connection", fleet(), **OPEN)
+
+
+def test_publish_in_check_mode_publishes_nothing_that_does_not_exist(run_action):
+    result = run_action("remoteit_connection", fleet(), check_mode=True, publish=True, **OPEN)
+    assert result["changed"] is True and "ansible_stats" not in result
+
+
+def test_wait_on_a_new_latching_proxy_warns_that_it_latches_it_to_this_machine(run_action, monkeypatch):
+    from ansible_collections.community.remoteit.plugins.action import remoteit_connection as action
+    monkeypatch.setattr(action, "wait_for_port", lambda record, timeout: 0.0)
+    client = fleet()
+
+    opened = run_action("remoteit_connection", client, wait=True, **OPEN)
+    reused = run_action("remoteit_connection", client, wait=True, **OPEN)
+    restricted = run_action("remoteit_connection", client, wait=True, host_ip="192.0.2.10", **OPEN)
+
+    assert [warning for warning in opened["warnings"] if "latches" in warning or "latching" in warning]
+    assert "warnings" not in reused and "warnings" not in restricted

@@ -123,3 +123,20 @@ def test_port_answers_tells_a_listening_port_from_a_closed_one():
         port = listener.getsockname()[1]
         assert remoteit_ssh.port_answers({"host": "127.0.0.1", "port": port})
     assert not remoteit_ssh.port_answers({"host": "127.0.0.1", "port": port})
+
+
+def test_a_record_handed_over_in_the_hosts_variables_is_used_without_opening_one(tmp_path, monkeypatch):
+    """An AWX job after the one that opened the proxy: the record arrives as a variable, the file is empty."""
+    client = FakeClient(devices=[device("pi-kitchen", "80:00:00:00:01:00:00:00")])
+    connection_id = client.add_session(SERVICE, age=120)
+    record = {"id": connection_id, "session_id": connection_id, "api_url": client.api_url, "service_id": SERVICE,
+              "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:00", "device_name": "pi-kitchen",
+              "host": "proxy.example", "port": 34000, "url": None, "reverse_proxy": False,
+              "host_ip": "255.255.255.255", "created": "2026-01-01T00:00:00Z", "expires_at": None, "timeout": None}
+    monkeypatch.setattr(remoteit_ssh, "build_client", lambda *_args: client)
+    plugin = connection_loader.get("community.remoteit.ssh", PlayContext(), None)
+    plugin.set_options(var_options={"inventory_hostname": "pi-kitchen", "remoteit_connection": record,
+                                    "remoteit_connections_file": str(tmp_path / "connections.json")})
+    plugin._point_at(plugin._ensure_proxy(replace=None))
+    assert (plugin.get_option("host"), plugin.get_option("port")) == ("proxy.example", 34000)
+    assert client.count("connect") == 0 and client.count("sessions") == 1

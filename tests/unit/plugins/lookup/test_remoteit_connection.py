@@ -150,3 +150,30 @@ def test_on_missing_warn_and_skip_return_the_terms_that_have_one(
     monkeypatch.setattr(sys.modules[type(lookup.plugin).__module__].display, "warning", warnings.append)
     assert lookup("pi-kitchen/ssh", "pi-garage/ssh", on_missing=on_missing) == [opened]
     assert warnings == ([missing_message(tmp_path, "pi-garage/ssh")] if warns else [])
+
+
+def earlier_jobs_record(api, device_name="pi-garage", service_id="80:00:00:00:02:00:00:01"):
+    """A connection another machine's job opened and published; remote.it lists it."""
+    connection_id = api.add_session(service_id, age=120)
+    return {"id": connection_id, "session_id": connection_id, "api_url": api.api_url, "service_id": service_id,
+            "service_name": "ssh", "device_id": "80:00:00:00:02:00:00:00", "device_name": device_name,
+            "host": "proxy.example", "port": 34000, "url": "tcp://proxy.example:34000", "reverse_proxy": False,
+            "host_ip": "255.255.255.255", "created": "2026-01-01T00:00:00Z", "expires_at": None, "timeout": None,
+            "reused": False}
+
+
+@pytest.mark.parametrize("variable", ["remoteit_connections", "remoteit_connection"])
+def test_a_record_handed_over_in_the_variables_is_returned_once_remoteit_lists_it(lookup, api, variable):
+    record = earlier_jobs_record(api)
+    variables = {variable: [record] if variable == "remoteit_connections" else record}
+    assert lookup("pi-garage/ssh", variables=variables) == [dict(record, reused=True)]
+    assert api.count("sessions") == 1 and api.count("connect") == 0
+
+
+def test_a_handed_record_remoteit_no_longer_lists_is_missing_and_says_where_it_looked(lookup, api):
+    record = earlier_jobs_record(api)
+    api.disconnect(record["id"])
+    with pytest.raises(AnsibleLookupError) as error:
+        lookup("pi-garage/ssh", variables={"remoteit_connections": [record]})
+    assert "or in the records handed over" in str(error.value)
+    assert "community.remoteit.remoteit_connection module (state: present)" in str(error.value)

@@ -17,6 +17,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import Amb
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
     ProxyManager,
+    handed_records,
     iso,
     normalize_host_ip,
     now_utc,
@@ -348,3 +349,75 @@ def test_expired_records_are_never_alive(manager):
         records[0]["expires_at"] = iso(now_utc() - datetime.timedelta(seconds=1))
         records[0]["confirmed_at"] = iso(now_utc())
     assert fresh(manager).alive(manager.store.records()) == []
+
+
+# -- records handed over by an earlier job ---------------------------------------------------------------
+
+def handed_record(client, port, listed=True, age=60):
+    """What community.remoteit.remoteit_connection returned to a job on another machine `age` seconds ago."""
+    created = now_utc() - datetime.timedelta(seconds=age)
+    connection_id = client.add_session(SERVICE, age=age) if listed else "conn-unlisted"
+    return {"id": connection_id, "session_id": connection_id, "api_url": client.api_url, "service_id": SERVICE,
+            "service_name": "ssh", "device_id": TARGET["device_id"], "device_name": "pi-kitchen", "host": "127.0.0.1",
+            "port": port, "url": None, "reverse_proxy": False, "host_ip": LATCHING, "created": iso(created),
+            "expires_at": iso(created + datetime.timedelta(hours=8)), "timeout": 28800, "reused": False}
+
+
+def closed_port():
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return probe.getsockname()[1]
+
+
+def test_handed_records_are_checked_with_remoteit_even_when_just_opened(manager):
+    """The trust a controller gives its own fresh records does not extend to another machine's."""
+    record = handed_record(manager.client, 33000, age=0)
+    handed = ProxyManager(manager.client, manager.store, handed_records([record]))
+    assert [item["id"] for item in handed.alive(handed.recorded(SERVICE))] == [record["id"]]
+    assert manager.client.count("sessions") == 1
+    assert [item["id"] for item in manager.store.records()] == [record["id"]]
+    assert manager.store.records()[0]["confirmed_at"] is not None
+
+
+def test_a_handed_record_remoteit_does_not_list_yet_is_used_only_if_its_port_answers(manager):
+    """remote.it may not list a proxy nobody has used; then its port tells a new proxy from a closed one."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        answering = handed_record(manager.client, listener.getsockname()[1], listed=False)
+        handed = ProxyManager(manager.client, manager.store, handed_records([answering]))
+        assert reuse(handed, LATCHING, 300)["id"] == answering["id"]
+    dead = dict(handed_record(manager.client, closed_port(), listed=False), id="conn-dead", session_id=None)
+    handed = ProxyManager(manager.client, manager.store, handed_records([dead]))
+    assert "conn-dead" not in [item["id"] for item in handed.alive(handed.recorded(SERVICE))]
+    assert "conn-dead" not in [item["id"] for item in manager.store.records()]
+
+
+def test_the_files_copy_of_a_handed_record_wins_and_closing_forgets_both(manager):
+    record = handed_record(manager.client, 33000)
+    first = ProxyManager(manager.client, manager.store, handed_records([record]))
+    first.alive(first.recorded(SERVICE))  # confirmed: now in the file too
+    second = ProxyManager(manager.client, manager.store, handed_records([record]))
+    assert len(second.recorded(SERVICE)) == 1 and second.recorded(SERVICE)[0]["confirmed_at"]
+    assert second.close([record["id"]]) == [record["id"]]
+    assert second.recorded(SERVICE) == [] and manager.store.records() == []
+
+
+def test_sessions_of_handed_records_are_not_taken_for_unrecorded_ones(manager):
+    record = handed_record(manager.client, 33000)
+    handed = ProxyManager(manager.client, manager.store, handed_records([record]))
+    assert handed.unrecorded_sessions(SERVICE) == []
+    assert [session["id"] for session in fresh(manager).unrecorded_sessions(SERVICE)] == [record["id"]]
+
+
+@pytest.mark.parametrize("connections, connection, expected", [
+    pytest.param(None, None, [], id="none"),
+    pytest.param([None, ""], "", [], id="hosts-with-nothing"),
+    pytest.param([{"id": "a", "service_id": SERVICE.lower(), "host_ip": LATCHING, "port": "4000"}],
+                 {"id": "a", "service_id": SERVICE, "host_ip": LATCHING}, ["a"], id="same-record-twice"),
+])
+def test_handed_records_are_normalized_and_deduplicated(connections, connection, expected):
+    records = handed_records(connections, connection)
+    assert [record["id"] for record in records] == expected
+    assert all(record["service_id"] == SERVICE and record["confirmed_at"] is None for record in records)
+    assert all(record["port"] == 4000 for record in records)
