@@ -93,16 +93,19 @@ class ActionModule(RemoteitAction):
             if not self.check_mode:
                 manager.settle(service_id)
             before = manager.recorded(service_id, host_ip)
-            ids = [record["id"] for record in before]
+            ids = [record["id"] for record in manager.closable(before)]
             if params["all_sessions"]:
                 ids += [session["id"] for session in manager.unrecorded_sessions(service_id)]
             elif not before:
                 warnings.extend(_unrecorded_warning(manager, service_id))
         if self.check_mode:
-            closable = {record["id"] for record in manager.alive(before)} | (set(ids) - {r["id"] for r in before})
+            closable = ({record["id"] for record in manager.alive(before, adopt=False)} & set(ids)
+                        | (set(ids) - {r["id"] for r in before}))
             result = {"changed": bool(closable), "closed": sorted(closable)}
         else:
             closed = manager.close(ids, service_id)
+            # Handed-over records it may not close are gone or somebody else's: this machine does not keep them.
+            manager.forget([record for record in before if record["id"] not in ids])
             result = {"changed": bool(closed), "closed": closed}
         if self.diff_mode:
             result["diff"] = {"before": {"connections": [to_result(record) for record in before]},

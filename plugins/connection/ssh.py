@@ -206,9 +206,10 @@ class Connection(SshConnection):
             options = plugin_options(self)
             sources = plugin_sources(self, "the connection options", *self._option_sources)
             handed = handed_records(self.get_option(HANDED_LIST_VAR), self.get_option(HANDED_HOST_VAR))
-            self._manager = ProxyManager(build_client(options, sources, display.warning), build_store(options), handed)
+            self._manager = ProxyManager(build_client(options, sources, display.warning), build_store(options), handed,
+                                         display.warning)
         if replace is not None:
-            self._manager.close([replace["id"]], replace["service_id"])
+            self._manager.retire(replace)
         service_id = self.get_option("remoteit_service_id")
         selection = ({"service_id": service_id} if service_id else
                      {"device": self.get_option("remoteit_device") or self._host_name,

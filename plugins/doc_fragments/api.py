@@ -93,7 +93,8 @@ options:
         workflow passes them on from a C(set_stats) artifact (see
         O(community.remoteit.remoteit_connection#module:publish)), a CI job from a file with C(-e @file.json).
       - They are used as if they were in O(connections_file), and written into it once remote.it confirms them.
-        One that remote.it no longer lists is never used.
+        One that remote.it no longer lists is never used; one remote.it does not list yet (a proxy nobody has used)
+        is used only where this machine is about to connect to it anyway and its port answers.
     type: list
     elements: dict
     vars:
@@ -103,7 +104,8 @@ options:
       - The host's connection record, handed over like O(remoteit_connections), for example a fact cached with
         C(ansible.builtin.set_fact) and C(cacheable=true) that AWX fact storage or a fact cache carries to later
         jobs.
-    type: dict
+      - A value that is not a connection record, such as a registered task result of that name, is ignored.
+    type: raw
     vars:
       - name: remoteit_connection
 """

@@ -13,6 +13,10 @@ description:
   - Makes one host per remote.it device, named after the device (characters other than letters, digits, C(.),
     C(_) and C(-) become C(_)), with host variables prefixed C(remoteit_), in the groups C(remoteit_active)
     and C(remoteit_inactive).
+  - A device whose host name a device listed before it already has gets the last 8 hex digits of its id appended.
+    Names are given over all the account's devices, inactive ones included whatever O(include_inactive) says, so a
+    host keeps its name as devices go offline, and the Event-Driven Ansible event source
+    C(community.remoteit.device_events) gives the same name.
   - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable
     (with O(connect_service), the message says the device is offline). Target the group C(remoteit_active), or set
     O(include_inactive=false).
@@ -183,7 +187,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
-from ansible_collections.community.remoteit.plugins.plugin_utils._devices import host_name
+from ansible_collections.community.remoteit.plugins.plugin_utils._devices import named_hosts
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,
@@ -230,9 +234,11 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 devices = list(client.iter_devices())
                 if self.get_option("cache"):
                     self._cache[cache_key] = _for_cache(devices)
+            # Named over every device before include_inactive leaves some out, as device_events names its hosts.
+            hosts = list(named_hosts(devices))
             if not self.get_option("include_inactive"):
-                devices = [device for device in devices if device["state"] == "active"]
-            targets = self._targets(devices)
+                hosts = [(host, device) for host, device in hosts if device["state"] == "active"]
+            targets = self._targets([device for _host, device in hosts])
             if self.get_option("connect_mode") == "eager":
                 extra_vars = self._connect(client, lambda: build_client(options, sources, _ignore),
                                            build_store(options), targets)
@@ -240,7 +246,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 extra_vars = self._on_demand(client, config or {}, targets)
         except RemoteitError as exc:
             raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None
-        self._populate(devices, extra_vars)
+        self._populate(hosts, extra_vars)
 
     def _targets(self, devices):
         """(device, service, target) of each device that has the connect_service; warns when no device has it."""
@@ -344,11 +350,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 connections[device["id"]] = future.result()
         return {device_id: (_connection_vars(connection), {}) for device_id, connection in connections.items()}
 
-    def _populate(self, devices, extra_vars):
+    def _populate(self, hosts, extra_vars):
+        """A host for each (host name, device) of `hosts`."""
         strict = self.get_option("strict")
-        taken = set()
-        for device in devices:
-            host = host_name(device, taken)
+        for host, device in hosts:
             self.inventory.add_host(host)
             state_group = "remoteit_active" if device["state"] == "active" else "remoteit_inactive"
             self.inventory.add_child(self.inventory.add_group(state_group), host)

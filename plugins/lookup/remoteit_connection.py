@@ -113,6 +113,10 @@ display = Display()
 # (api_url, connections file, its mtime, term) -> (monotonic time, connection or None for none): lookups
 # in host vars are evaluated many times per task; the file's mtime keeps a closed connection from lingering.
 _CACHE = {}
+# Non-empty while the lookup templates the variables that hand records over. One of them may be this very lookup
+# (remoteit_connection: "{{ lookup('community.remoteit.remoteit_connection', ...) }}"): that call then reads the
+# records without them instead of templating them again, endlessly.
+_TEMPLATING_HANDED = []
 
 
 class LookupModule(LookupBase):
@@ -159,8 +163,19 @@ class LookupModule(LookupBase):
         Ansible hands a lookup its variables as written, so remoteit_secret_access_key: "{{ vault_secret }}"
         would otherwise reach remote.it as that very text.
         """
-        names = {"remoteit_" + name for name in CONNECTION_OPTIONS} | {HANDED_LIST_VAR, HANDED_HOST_VAR}
-        return {name: self._templar.template(value) for name, value in (variables or {}).items() if name in names}
+        variables = variables or {}
+        templated = {name: self._templar.template(variables[name])
+                     for name in ("remoteit_" + option for option in CONNECTION_OPTIONS) if name in variables}
+        if _TEMPLATING_HANDED:
+            return templated
+        for name in (HANDED_LIST_VAR, HANDED_HOST_VAR):
+            if name in variables:
+                _TEMPLATING_HANDED.append(name)
+                try:
+                    templated[name] = self._templar.template(variables[name])
+                finally:
+                    _TEMPLATING_HANDED.pop()
+        return templated
 
     def _client(self, options, variables, keywords):
         sources = plugin_sources(self, "the lookup's keywords", variables, keywords)

@@ -31,7 +31,9 @@ description:
     variable C(remoteit_connections) (a list of RV(connection) results, as O(publish) or C(ansible.builtin.set_stats)
     collect them) or the host variable C(remoteit_connection) (that host's record, such as a cached fact). Both
     states use them as if they were in O(connections_file), once remote.it confirms that they are still open, and
-    then write them into it; a record remote.it no longer lists is never reused.
+    then write them into it (not in check mode). A record remote.it no longer lists is never reused; one it does
+    not list yet (a proxy nobody has used) is reused only if its port answers. O(state=absent) closes a handed
+    record only while remote.it lists it as a session of this key's user, and forgets the others here.
 options:
   state:
     description:

@@ -108,7 +108,7 @@ class RemoteitAction(ActionBase):
         """The proxy manager for the task, with the records an earlier job handed over in the task's variables."""
         handed = handed_records(*(self._templar.template(self._task_vars.get(name))
                                   for name in (HANDED_LIST_VAR, HANDED_HOST_VAR)))
-        return ProxyManager(self.remoteit_client(params, warnings), build_store(params), handed)
+        return ProxyManager(self.remoteit_client(params, warnings), build_store(params), handed, warnings.append)
 
     def execute(self, params, warnings):
         """Do the task's work; return the result dict. `warnings` collects messages for the user."""

@@ -19,6 +19,10 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import Rem
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
 
 
+class UnknownApplication(RemoteitError):
+    """An application name that remote.it's application types do not have: an error in the caller's arguments."""
+
+
 def application_id(client, application):
     """An application type id from an id or a name such as ssh, as remote.it's device filter needs."""
     if application.strip().isdigit():
@@ -26,10 +30,14 @@ def application_id(client, application):
     types = client.application_types()
     for item in types:
         if isinstance(item, dict) and str(item.get("name", "")).lower() == application.strip().lower():
-            return int(item["id"])
+            try:
+                return int(item.get("id"))
+            except (TypeError, ValueError):
+                raise RemoteitError("malformed API response: application type %s has no whole-number id"
+                                    % shown(item.get("name")), kind="response") from None
     known = ", ".join(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
-    raise RemoteitError("unknown application %s; remote.it knows: %s" % (shown(application), known),
-                        kind="invalid_input")
+    raise UnknownApplication("unknown application %s; remote.it knows: %s" % (shown(application), known),
+                             kind="invalid_input")
 
 
 def device_matches(device, name=None, name_contains=None, state=None, application=None):
@@ -47,13 +55,17 @@ def device_matches(device, name=None, name_contains=None, state=None, applicatio
     return application is None or any(service["application"] == application for service in device["services"])
 
 
-def host_name(device, taken):
-    """The device name made safe as a host name, kept apart from a same-named device by its id.
+def named_hosts(devices):
+    """(host name, device) for each device: its name made safe as a host name, kept apart from a same-named device
+    listed before it by the end of its id.
 
-    `taken` holds the names given so far, in the order the API listed the devices, and gets this one.
+    `devices` is the account's whole device list, in the order the API lists it: the inventory plugin and
+    device_events name hosts over all of it, before any filter of theirs, so that both give a device the same name.
     """
-    name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
-    if name in taken:
-        name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
-    taken.add(name)
-    return name
+    taken = set()
+    for device in devices:
+        name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
+        if name in taken:
+            name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
+        taken.add(name)
+        yield name, device

@@ -99,16 +99,20 @@ class ProxyManager:
     for reuse, for retries and for reconciling lost answers exist once.
     """
 
-    def __init__(self, client, store, handed=()):
+    def __init__(self, client, store, handed=(), warn=None):
         """`handed`: records an earlier job handed over as data (see handed_records); used as if they were in
-        the connections file once remote.it confirms them, and then written into it."""
+        the connections file once remote.it confirms them, and then written into it. `warn` takes a warning
+        about handed records that belong to another API endpoint."""
         self.client = client
         self.store = store
         self._sessions = None
         self._gone = set()  # ids of records remote.it no longer lists, found out in this run
-        self._handed = [record for record in handed if record["api_url"] in (None, client.api_url)]
-        for record in self._handed:
-            record["api_url"] = client.api_url
+        foreign = sorted({record["api_url"] for record in handed if record["api_url"] not in (None, client.api_url)})
+        if foreign and warn:
+            warn("ignored the connection records handed over for another API endpoint (%s); this task uses %s"
+                 % (", ".join(foreign), client.api_url))
+        self._handed = [dict(record, api_url=client.api_url) for record in handed
+                        if record["api_url"] in (None, client.api_url)]
 
     # -- selection -----------------------------------------------------------------------------
 
@@ -124,6 +128,11 @@ class ProxyManager:
         return records + [record for record in self._handed if record["id"] not in known]
 
     def _is_handed(self, record):
+        """Whether another job opened this record: handed over now, or earlier and kept in the file since."""
+        return bool(record.get("handed_over")) or any(record is handed for handed in self._handed)
+
+    def _is_new_here(self, record):
+        """Handed over and not in the file yet: remote.it has not confirmed it to this machine."""
         return any(record is handed for handed in self._handed)
 
     def _matches(self, record, service_id=None, host_ip=None, connection_id=None):
@@ -157,29 +166,29 @@ class ProxyManager:
             self._sessions = self.client.sessions()
         return self._sessions
 
-    def alive(self, records, trust=CONFIRMATION_TTL):
+    def alive(self, records, trust=CONFIRMATION_TTL, probe=False, adopt=True):
         """The subset of unexpired records remote.it still reports open, asking it at most once.
 
-        A record opened or confirmed less than `trust` seconds ago is taken as alive without asking; one handed
-        over from another job is always asked about once, and written into the connections file if alive.
+        A record opened or confirmed less than `trust` seconds ago is taken as alive without asking. One handed
+        over from another job is always asked about once, and written into the connections file if alive
+        (`adopt`). remote.it may not list a proxy nobody has used yet: such a handed record is alive only where
+        the caller is about to connect to it anyway (`probe`) and its port answers, as a probe latches it.
         """
         now = now_utc()
         records = [record for record in records if not is_expired(record, now)]
-        fresh = [record for record in records if not self._is_handed(record)
+        fresh = [record for record in records if not self._is_new_here(record)
                  and min(_age(record.get("confirmed_at"), now), _age(record.get("created"), now)) < trust]
         to_check = [record for record in records if record not in fresh]
         if not to_check:
             return fresh
         live_ids = {session["id"] for session in self.sessions()}
         listed = [record for record in to_check if _session_ids(record) & live_ids]
-        # A handed-over record remote.it does not list is a proxy nobody has used yet, or one closed since: where
-        # remote.it's listing cannot tell, its port does (this machine is about to use it anyway).
         unlisted_new = [record for record in to_check if record not in listed
                         and not record.get("confirmed_at")
                         and _age(record.get("created"), now) < UNCONFIRMED_GRACE
-                        and (not self._is_handed(record) or port_answers(record))]
+                        and (not self._is_new_here(record) or (probe and port_answers(record)))]
         self._gone |= {record["id"] for record in to_check if record not in listed and record not in unlisted_new}
-        adopted = [record for record in listed + unlisted_new if self._is_handed(record)]
+        adopted = [record for record in listed + unlisted_new if self._is_new_here(record)] if adopt else []
         if listed or adopted:
             self._mark_confirmed({record["id"] for record in listed}, iso(now), adopted)
         return fresh + listed + unlisted_new
@@ -187,6 +196,7 @@ class ProxyManager:
     def _mark_confirmed(self, ids, when, adopted=()):
         """Note remote.it's confirmation in the file, and keep the handed-over records it holds from now on."""
         for record in adopted:
+            record["handed_over"] = True
             if record["id"] in ids:
                 record["confirmed_at"] = when
         with self.store.update() as records:
@@ -197,14 +207,14 @@ class ProxyManager:
             records.extend(dict(record) for record in adopted if record["id"] not in known)
         self._handed = [record for record in self._handed if not any(record is done for done in adopted)]
 
-    def reusable(self, records, host_ip, renew_before, trust=CONFIRMATION_TTL):
+    def reusable(self, records, host_ip, renew_before, trust=CONFIRMATION_TTL, probe=False, adopt=True):
         """The newest of these records with this host_ip that is alive and not about to expire (see alive)."""
         now = now_utc()
         candidates = [record for record in records
                       if record.get("host_ip") == host_ip and _remaining(record, now) > renew_before]
         if not candidates:
             return None
-        alive = self.alive(candidates, trust)
+        alive = self.alive(candidates, trust, probe, adopt)
         return max(alive, key=lambda record: record.get("created") or "") if alive else None
 
     def unrecorded_sessions(self, service_id):
@@ -237,7 +247,9 @@ class ProxyManager:
 
     def _reusable_or_new(self, target, host_ip, renew_before, force, trust, check_mode):
         if not force:
-            existing = self.reusable(self.recorded(target["service_id"]), host_ip, renew_before, trust)
+            # Outside check mode the caller connects to what it gets: it may probe and keep handed-over records.
+            existing = self.reusable(self.recorded(target["service_id"]), host_ip, renew_before, trust,
+                                     probe=not check_mode, adopt=not check_mode)
             if existing is not None:
                 return existing, True, target
         if target["device_state"] is None and target["device_id"] is not None:
@@ -324,6 +336,34 @@ class ProxyManager:
             "confirmed_at": None,
         }
 
+    def closable(self, records):
+        """The records that closing the selected service may disconnect.
+
+        What this controller opened, it closes. A record another job handed over is closed only while remote.it
+        lists its session and does not say it is another user's: whoever can set a job's variables must not be
+        able to close somebody else's session with it.
+        """
+        handed = [record for record in records if self._is_handed(record)]
+        if not handed:
+            return list(records)
+        ours = {session["id"] for session in self.sessions() if session.get("mine") is not False}
+        return [record for record in records if not self._is_handed(record) or _session_ids(record) & ours]
+
+    def retire(self, record):
+        """Stop using a proxy that stopped answering: close it if this controller opened it; one another job handed
+        over is only forgotten here, as it may answer its owner (latched to another address)."""
+        if self._is_handed(record):
+            self.forget([record])
+        else:
+            self.close([record["id"]], record["service_id"])
+
+    def forget(self, records):
+        """Drop these records here without closing anything."""
+        ids = {record["id"] for record in records}
+        with self.store.update() as stored:
+            stored[:] = [item for item in stored if not (self._matches(item) and item.get("id") in ids)]
+        self._handed = [item for item in self._handed if item["id"] not in ids]
+
     def close(self, connection_ids, service_id=None):
         """Disconnect each id and forget its record; returns the ids remote.it actually closed.
 
@@ -406,15 +446,17 @@ class ProxyManager:
 def handed_records(connections=None, connection=None):
     """The connection records an earlier job handed over: a list (HANDED_LIST_VAR) and one host's (HANDED_HOST_VAR).
 
-    They are results of community.remoteit.remoteit_connection, passed through JSON, extra vars or a fact cache;
-    anything that is not such a record is an error naming the variable, not silently left out.
+    They are results of community.remoteit.remoteit_connection, passed through JSON, extra vars or a fact cache.
+    Anything in the list that is not such a record is an error naming the variable, not silently left out; the host
+    variable is ignored unless it holds a record, as playbooks also use that name for other things (a registered
+    result, a lookup of the connection).
     """
     if connections is not None and (isinstance(connections, (str, bytes)) or not isinstance(connections, Sequence)):
         raise RemoteitError("%s must be a list of connection records (the connection results of "
                             "community.remoteit.remoteit_connection), not %s" % (HANDED_LIST_VAR, type(connections).__name__),
                             kind="invalid_input")
     named = [("%s[%d]" % (HANDED_LIST_VAR, index), item) for index, item in enumerate(connections or [])]
-    if connection:
+    if _is_record(connection):
         named.append((HANDED_HOST_VAR, connection))
     records = {}
     for name, item in named:
@@ -425,10 +467,13 @@ def handed_records(connections=None, connection=None):
     return list(records.values())
 
 
+def _is_record(item):
+    return isinstance(item, Mapping) and all(isinstance(item.get(key), str) and item.get(key)
+                                             for key in ("id", "service_id", "host_ip"))
+
+
 def _handed_record(name, item):
-    complete = isinstance(item, Mapping) and all(isinstance(item.get(key), str) and item.get(key)
-                                                 for key in ("id", "service_id", "host_ip"))
-    if not complete:
+    if not _is_record(item):
         raise RemoteitError("%s is not a connection record: one has at least id, service_id and host_ip, as "
                             "community.remoteit.remoteit_connection returns it in connection" % name, kind="invalid_input")
     record = {field: item.get(field) for field in RESULT_FIELDS}
@@ -442,6 +487,10 @@ def _handed_record(name, item):
                   "url", "host_ip", "created", "expires_at"):
         record[field] = str(record[field]) if record[field] is not None else None
     record["service_id"] = normalize_service_id(record["service_id"])
+    try:
+        record["host_ip"] = normalize_host_ip(record["host_ip"])
+    except RemoteitError as exc:
+        raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
     record["reverse_proxy"] = bool(record["reverse_proxy"])
     record["confirmed_at"] = None
     return record

@@ -12,6 +12,7 @@ The tests step through polls: the source's wait between polls hands control to t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
@@ -284,6 +285,104 @@ def test_network_server_and_malformed_answers_do_not_end_the_source_nor_lose_wha
     assert secret not in caplog.text
 
 
+def test_an_unexpected_error_in_a_poll_does_not_end_the_source_and_polling_resumes(sandbox, monkeypatch, caplog):
+    # A device whose name is not a string: the API's data as this code does not expect it. Such a poll fails as a
+    # whole, so that the source neither makes up events nor forgets what it knew.
+    odd = {"id": "80:00:00:00:01:00:00:98", "name": 5, "state": "active", "online": True, "services": []}
+    iter_devices = RemoteitClient.iter_devices
+    odd_polls = []
+
+    def with_an_odd_device(client, *args, **kwargs):
+        yield from iter_devices(client, *args, **kwargs)
+        if odd_polls:
+            odd_polls.pop()
+            yield odd
+
+    monkeypatch.setattr(RemoteitClient, "iter_devices", with_an_odd_device)
+
+    async def scenario():
+        stepper = Stepper(DeviceWatcher(source_args(sandbox), {}))
+        await stepper.start()
+        sandbox.set_device_state("pi-garage", "inactive")
+        odd_polls.extend([True, True])
+        assert await stepper.poll() == []
+        assert await stepper.poll() == []
+        assert summary(await stepper.poll()) == [("offline", "pi-garage")]
+        await stepper.stop()
+        assert stepper.delays == [INTERVAL, 2 * INTERVAL, 4 * INTERVAL, INTERVAL]
+
+    with caplog.at_level(logging.INFO, logger="community.remoteit.device_events"):
+        run(scenario)
+    failed = [record for record in caplog.records if "in a row failed" in record.getMessage()]
+    assert [record.getMessage() for record in failed] == [
+        "remote.it: poll 1 in a row failed (unexpected error); next poll in %d s" % (2 * INTERVAL),
+        "remote.it: poll 2 in a row failed (unexpected error); next poll in %d s" % (4 * INTERVAL)]
+    assert all(record.exc_info and record.exc_info[0] is TypeError for record in failed), "logged with its traceback"
+    assert "polling works again after 2 failed polls" in caplog.text
+    _key_id, secret = sandbox.credentials
+    assert secret not in caplog.text
+
+
+INVALID_INPUT = {"errors": [{"message": 'Cannot query field "online" on type "Device".',
+                             "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
+INVALID_INPUT_TEXT = json.dumps(INVALID_INPUT)
+
+
+class InvalidInputAnswer:
+    """What a GraphQL server answers a query it no longer accepts, as requests gives it."""
+
+    status_code = 400
+    headers = {}
+    text = INVALID_INPUT_TEXT
+
+    def json(self):
+        return INVALID_INPUT
+
+
+def test_the_server_rejecting_a_poll_as_invalid_input_backs_off_instead_of_ending_the_source(
+        sandbox, monkeypatch, caplog):
+    post = RemoteitClient._post  # pylint: disable=protected-access
+    rejected = []
+
+    def rejecting(client, body):
+        if rejected:
+            rejected.pop()
+            return InvalidInputAnswer(), None
+        return post(client, body)
+
+    monkeypatch.setattr(RemoteitClient, "_post", rejecting)
+
+    async def scenario():
+        stepper = Stepper(DeviceWatcher(source_args(sandbox), {}))
+        await stepper.start()
+        sandbox.set_device_state("pi-garage", "inactive")
+        rejected.extend([True, True])
+        assert await stepper.poll() == []
+        assert await stepper.poll() == []
+        assert summary(await stepper.poll()) == [("offline", "pi-garage")]
+        await stepper.stop()
+        assert stepper.delays == [INTERVAL, 2 * INTERVAL, 4 * INTERVAL, INTERVAL]
+
+    with caplog.at_level(logging.WARNING, logger="community.remoteit.device_events"):
+        run(scenario)
+    assert "poll 2 in a row failed (invalid_input): remote.it answered HTTP 400: Cannot query field" in caplog.text
+    _key_id, secret = sandbox.credentials
+    assert secret not in caplog.text
+
+
+def test_failing_to_look_up_the_application_at_the_first_poll_backs_off_and_looks_again(sandbox):
+    sandbox.add_faults([{"field": "applicationTypes", "status": 503}])
+
+    async def scenario():
+        stepper = Stepper(DeviceWatcher(source_args(sandbox, initial=True, application="http"), {}))
+        assert await stepper.start() == []
+        assert summary(await stepper.poll()) == [("online", "pi-kitchen")], "the baseline, once a poll succeeds"
+        await stepper.stop()
+        assert stepper.delays == [2 * INTERVAL, INTERVAL]
+
+    run(scenario)
+
+
 def test_a_wait_never_exceeds_the_cap_unless_the_interval_does(sandbox):
     watcher = DeviceWatcher(source_args(sandbox, interval=60), {})
     assert [watcher.backoff(failures) for failures in range(1, 7)] == [120, 240, 480, MAX_BACKOFF, MAX_BACKOFF,
@@ -304,6 +403,8 @@ def test_an_unknown_application_ends_the_source_at_its_first_poll(sandbox):
     ({"intreval": 5}, "unknown option intreval; it takes: interval, initial, name_contains, application, access_key_id"),
     ({"interval": 0}, "interval must be 1 second or more"),
     ({"interval": "soon"}, "interval must be a whole number, not 'soon'"),
+    ({"interval": "--5"}, "interval must be a whole number, not '--5'"),
+    ({"request_timeout": "5-"}, "request_timeout must be a whole number, not '5-'"),
     ({"initial": "maybe"}, "initial must be true or false, not 'maybe'"),
     ({"secret_access_key": ["c2VjcmV0"]}, "secret_access_key must be a string, not that"),
 ])

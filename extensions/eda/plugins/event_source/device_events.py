@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import os
+import re
 import sys
 
 DOCUMENTATION = r"""
@@ -29,10 +30,12 @@ description:
     name the P(community.remoteit.remoteit#inventory) inventory plugin gives the device in an inventory of the
     account''s devices, so that C(run_playbook) runs on that host.'
   - The first poll is the baseline and puts no event on the queue, unless O(initial=true).
-  - A poll that fails (throttled with HTTP 429 after the client's own O(retries), a network or server error, even
-    a rejected key) is logged and never ends the source; the next poll waits twice as long as the last, from twice
-    O(interval) up to 15 minutes (or O(interval) if longer), and polling returns to O(interval) once a poll
-    succeeds. Options that cannot work (an unknown option or O(application), no access key) end it at once.
+  - A poll that fails, whatever the error (throttled with HTTP 429 after the client's own O(retries), a network or
+    server error, a rejected key or query, an answer it cannot read), is logged and never ends the source; the
+    next poll waits twice as long as the last, from twice O(interval) up to 15 minutes (or O(interval) if longer),
+    and polling returns to O(interval) once a poll succeeds. Only errors in its own arguments end it, options that
+    cannot work (an unknown or invalid option, no access key) at start, and an O(application) name that remote.it
+    does not know when it is first looked up.
   - The source runs in ansible-rulebook's Python, which needs the Python library C(requests); see the guide
     R(Event-Driven Ansible,ansible_collections.community.remoteit.docsite.guide_eda) for a decision environment.
 options:
@@ -158,11 +161,16 @@ if _ROOT and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 # pylint: disable=wrong-import-position
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown  # noqa: E402
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import (  # noqa: E402
+    RemoteitError,
+    _import_requests,
+    shown,
+)
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import (  # noqa: E402
+    UnknownApplication,
     application_id,
     device_matches,
-    host_name,
+    named_hosts,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (  # noqa: E402
     CONNECTION_OPTIONS,
@@ -185,8 +193,6 @@ SHARED_OPTIONS = tuple(name for name in CONNECTION_OPTIONS if name != "connectio
 ARGUMENTS_PLACE = "the event source's arguments in the rulebook"
 # A failed poll waits twice as long as the one before, up to this many seconds (or interval, if longer).
 MAX_BACKOFF = 900
-# Errors that no later poll can fix: the rulebook has to change.
-FATAL_KINDS = frozenset(("invalid_input", "credentials", "dependency"))
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
 
@@ -200,7 +206,8 @@ class DeviceWatcher:
     """The account's devices as last seen, and the events that tell a rulebook how they changed."""
 
     def __init__(self, args, environ):
-        """Check the options and build the API client; RemoteitError (invalid_input, credentials) if they cannot work."""
+        """Check the options and build the API client; RemoteitError (invalid_input, credentials, dependency) if they
+        cannot work, which ends the source at start: no later poll could fix them."""
         unknown = sorted(name for name in args if name not in SOURCE_OPTIONS and name not in SHARED_OPTIONS
                          and not name.startswith("eda_"))  # ansible-rulebook's own, such as eda_feedback_queue
         if unknown:
@@ -217,6 +224,7 @@ class DeviceWatcher:
         self.application = own["application"]
         self.client = build_client(connection_options(args, environ), direct_sources(args, ARGUMENTS_PLACE),
                                    LOGGER.warning)
+        _import_requests()  # the first request would need it: a missing library ends the source now, not each poll
         self.application_id = None
         self.known = None  # device id -> (host name, device) after the baseline
 
@@ -227,11 +235,9 @@ class DeviceWatcher:
         """
         if self.application and self.application_id is None:
             self.application_id = application_id(self.client, self.application)
-        taken = set()
         seen = {}
         # Host names are given over all the account's devices, in the API's order, as the inventory gives them.
-        for device in self.client.iter_devices():
-            host = host_name(device, taken)
+        for host, device in named_hosts(self.client.iter_devices()):
             if device_matches(device, name_contains=self.name_contains, application=self.application_id):
                 seen[device["id"]] = (host, device)
         known, self.known = self.known, seen
@@ -254,18 +260,28 @@ class DeviceWatcher:
         return min(self.interval * 2 ** failures, max(self.interval, MAX_BACKOFF))
 
     async def run(self, queue, sleep=asyncio.sleep):
-        """Poll, put the events on the queue, wait; forever. `sleep` is the wait (tests step through polls)."""
+        """Poll, put the events on the queue, wait; forever. `sleep` is the wait (tests step through polls).
+
+        Only an `application` that remote.it does not know ends it: an error in the rulebook. Any other error of a
+        poll, even one remote.it calls invalid input or one of this code's own on data it did not expect, fails
+        that poll alone: what the source knew is kept, and the next poll comes later.
+        """
         failures = 0
         while True:
             try:
                 events = await asyncio.to_thread(self.poll)
+            except UnknownApplication:
+                raise
             except RemoteitError as exc:
-                if exc.kind in FATAL_KINDS:
-                    raise
                 failures += 1
                 delay = self.backoff(failures)
                 LOGGER.warning("remote.it: poll %d in a row failed (%s): %s; next poll in %d s",
                                failures, exc.kind, exc, delay)
+            except Exception:  # pylint: disable=broad-exception-caught
+                failures += 1
+                delay = self.backoff(failures)
+                LOGGER.exception("remote.it: poll %d in a row failed (unexpected error); next poll in %d s",
+                                 failures, delay)
             else:
                 if failures:
                     LOGGER.info("remote.it: polling works again after %d failed polls", failures)
@@ -306,7 +322,7 @@ def _option(name, kind, value, default):
     elif kind == "int":
         if isinstance(value, int) and not isinstance(value, bool):
             return value
-        if isinstance(value, str) and value.strip().lstrip("-").isdigit():
+        if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
             return int(value)
     elif isinstance(value, (str, int)) and not isinstance(value, bool):  # application: 28 is a YAML integer
         return str(value)

@@ -445,3 +445,26 @@ def test_wait_on_a_new_latching_proxy_warns_that_it_latches_it_to_this_machine(r
 
     assert [warning for warning in opened["warnings"] if "latches" in warning or "latching" in warning]
     assert "warnings" not in reused and "warnings" not in restricted
+
+
+def test_absent_leaves_a_handed_over_session_of_another_user_open(run_action, store):
+    """Whoever can set a job's extra vars must not close somebody else's session with the job's key."""
+    client = fleet()
+    handed = an_earlier_jobs_record(client)
+    client.session_list[-1]["mine"] = False
+
+    result = run_action("remoteit_connection", client, task_vars={"remoteit_connections": [handed]},
+                        state="absent", **OPEN)
+
+    assert result["changed"] is False and result["closed"] == [] and mutations(client) == []
+    assert live_ids(client) == [handed["id"]] and store.records() == []
+
+
+def test_check_mode_with_handed_records_predicts_and_writes_nothing(run_action, store):
+    client = fleet()
+    handed = an_earlier_jobs_record(client)
+    for state in ("present", "absent"):
+        result = run_action("remoteit_connection", client, check_mode=True, state=state,
+                            task_vars={"remoteit_connections": [handed]}, **OPEN)
+        assert result["changed"] is (state == "absent") and not result.get("failed")
+    assert mutations(client) == [] and store.records() == []

@@ -17,6 +17,7 @@ from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 
+from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import DeviceWatcher
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 
 from ..plugin_utils.fakes import FakeClient, device
@@ -295,3 +296,24 @@ def test_eager_rejects_connect_workers_below_one(build_inventory, tmp_path):
 def test_connect_mode_must_be_one_of_its_choices(build_inventory):
     with pytest.raises(AnsibleError, match="connect_mode"):
         build_inventory(fleet_with_services(), connect_service="ssh", connect_mode="lazy")
+
+
+def test_the_event_source_names_each_device_as_the_inventory_does_whatever_include_inactive_leaves_out(
+        build_inventory):
+    # "kiosk 1" and "kiosk/1" are both kiosk_1 as host names; the first one the API lists is inactive, so an
+    # inventory that named only what include_inactive=false keeps would call the second plain kiosk_1.
+    fleet = [device("kiosk 1", "80:00:00:00:09:00:00:01", state="inactive"),
+             device("kiosk/1", "80:00:00:00:09:00:00:02"),
+             device("kiosk_1", "80:00:00:00:09:00:00:03"),
+             device("gateway-01", "80:00:00:00:03:00:00:00", state="inactive"),
+             device("pi-kitchen", "80:00:00:00:01:00:00:00")]
+    inventory = build_inventory(FakeClient(fleet), include_inactive=False)
+    in_inventory = {host.vars["remoteit_device_id"]: name for name, host in inventory.hosts.items()}
+
+    watcher = DeviceWatcher({"access_key_id": "KEY", "secret_access_key": "c2VjcmV0", "initial": True}, {})
+    watcher.client = FakeClient(fleet)
+    from_source = {event["remoteit"]["device"]["id"]: event["meta"]["hosts"] for event in watcher.poll()}
+
+    assert from_source == in_inventory == {"80:00:00:00:09:00:00:02": "kiosk_1_09000002",
+                                           "80:00:00:00:09:00:00:03": "kiosk_1_09000003",
+                                           "80:00:00:00:01:00:00:00": "pi-kitchen"}

@@ -177,3 +177,21 @@ def test_a_handed_record_remoteit_no_longer_lists_is_missing_and_says_where_it_l
         lookup("pi-garage/ssh", variables={"remoteit_connections": [record]})
     assert "or in the records handed over" in str(error.value)
     assert "community.remoteit.remoteit_connection module (state: present)" in str(error.value)
+
+
+def test_a_host_variable_of_the_records_name_may_be_this_very_lookup(lookup, api, tmp_path):
+    """remoteit_connection: "{{ lookup(...) }}" is a natural host variable; reading it must not recurse."""
+    path = str(tmp_path / "connections.json")
+    opened = api.open("pi-garage", "ssh")
+    loader = DataLoader()
+    variables = {"remoteit_connection": trust_as_template(
+        "{{ lookup('community.remoteit.remoteit_connection', 'pi-garage/ssh', connections_file='%s') }}" % path)}
+    plugin = lookup_loader.get("community.remoteit.remoteit_connection", loader=loader,
+                               templar=Templar(loader, variables=variables))
+    assert plugin.run(["pi-garage/ssh"], variables=variables, connections_file=path) == [opened]
+
+
+def test_a_host_variable_of_the_records_name_that_holds_something_else_is_ignored(lookup, api):
+    opened = api.open("pi-garage", "ssh")
+    registered = {"changed": False, "connection": opened}  # register: remoteit_connection
+    assert lookup("pi-garage/ssh", variables={"remoteit_connection": registered}) == [opened]

@@ -386,11 +386,64 @@ def test_a_handed_record_remoteit_does_not_list_yet_is_used_only_if_its_port_ans
         listener.listen()
         answering = handed_record(manager.client, listener.getsockname()[1], listed=False)
         handed = ProxyManager(manager.client, manager.store, handed_records([answering]))
-        assert reuse(handed, LATCHING, 300)["id"] == answering["id"]
+        record, reused, _target = handed.ensure(TARGET, LATCHING, 300)
+        assert reused and record["id"] == answering["id"]
     dead = dict(handed_record(manager.client, closed_port(), listed=False), id="conn-dead", session_id=None)
     handed = ProxyManager(manager.client, manager.store, handed_records([dead]))
-    assert "conn-dead" not in [item["id"] for item in handed.alive(handed.recorded(SERVICE))]
+    record, _reused, _target = handed.ensure(TARGET, LATCHING, 300)
+    assert record["id"] != "conn-dead"
     assert "conn-dead" not in [item["id"] for item in manager.store.records()]
+
+
+@pytest.mark.parametrize("how", ["read", "check_mode"])
+def test_reading_or_predicting_never_probes_a_handed_port_nor_writes_the_file(manager, how):
+    """A probe would latch the proxy to this machine, and a read-only or check-mode run keeps the file as it was."""
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        listener.settimeout(0.2)
+        unlisted = handed_record(manager.client, listener.getsockname()[1], listed=False)
+        listed = dict(handed_record(manager.client, 33001), service_id=SERVICE)
+        handed = ProxyManager(manager.client, manager.store, handed_records([unlisted, listed]))
+        if how == "read":
+            alive = handed.alive(handed.recorded(SERVICE), adopt=False)
+            assert [record["id"] for record in alive] == [listed["id"]]
+        else:
+            assert handed.ensure(TARGET, LATCHING, 300, check_mode=True)[0]["id"] == listed["id"]
+        with pytest.raises(socket.timeout):
+            listener.accept()
+    assert manager.store.records() == []
+
+
+def test_absent_closes_a_handed_record_only_while_remoteit_lists_it_as_this_users(manager):
+    """Whoever can set a job's variables must not close another user's session, nor one that is gone."""
+    ours = handed_record(manager.client, 33000)
+    theirs = handed_record(manager.client, 33001)
+    manager.client.session_list[-1]["mine"] = False
+    gone = dict(handed_record(manager.client, 33002, listed=False), id="conn-gone", session_id=None)
+    opened_here = manager.open(TARGET, LATCHING)
+    handed = ProxyManager(manager.client, manager.store, handed_records([ours, theirs, gone]))
+    closable = [record["id"] for record in handed.closable(handed.recorded(SERVICE))]
+    assert sorted(closable) == sorted([ours["id"], opened_here["id"]])
+
+
+def test_a_handed_proxy_that_stopped_answering_is_forgotten_here_not_closed(manager):
+    """It may answer its owner: latched to another machine's address."""
+    record = handed_record(manager.client, 33000)
+    handed = ProxyManager(manager.client, manager.store, handed_records([record]))
+    used = handed.reusable(handed.recorded(SERVICE), LATCHING, 300)
+    handed.retire(used)
+    assert manager.client.count("disconnect") == 0 and record["id"] in [s["id"] for s in manager.client.session_list]
+    assert manager.store.records() == []
+
+
+def test_records_of_another_api_endpoint_are_ignored_with_a_warning(manager):
+    record = dict(handed_record(manager.client, 33000), api_url="https://other.example/graphql/v1")
+    warnings = []
+    handed = ProxyManager(manager.client, manager.store, handed_records([record]), warnings.append)
+    assert handed.recorded(SERVICE) == []
+    assert warnings == ["ignored the connection records handed over for another API endpoint "
+                        "(https://other.example/graphql/v1); this task uses %s" % manager.client.api_url]
 
 
 def test_the_files_copy_of_a_handed_record_wins_and_closing_forgets_both(manager):
@@ -412,12 +465,14 @@ def test_sessions_of_handed_records_are_not_taken_for_unrecorded_ones(manager):
 
 @pytest.mark.parametrize("connections, connection, expected", [
     pytest.param(None, None, [], id="none"),
+    pytest.param(None, {"changed": False, "connection": {}}, [], id="host-var-used-for-something-else"),
     pytest.param([None, ""], "", [], id="hosts-with-nothing"),
-    pytest.param([{"id": "a", "service_id": SERVICE.lower(), "host_ip": LATCHING, "port": "4000"}],
+    pytest.param([{"id": "a", "service_id": SERVICE.lower(), "host_ip": "latching", "port": "4000"}],
                  {"id": "a", "service_id": SERVICE, "host_ip": LATCHING}, ["a"], id="same-record-twice"),
 ])
 def test_handed_records_are_normalized_and_deduplicated(connections, connection, expected):
     records = handed_records(connections, connection)
     assert [record["id"] for record in records] == expected
     assert all(record["service_id"] == SERVICE and record["confirmed_at"] is None for record in records)
+    assert all(record["host_ip"] == LATCHING for record in records)
     assert all(record["port"] == 4000 for record in records)
