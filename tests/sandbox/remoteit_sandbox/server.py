@@ -242,7 +242,7 @@ class _Handler(BaseHTTPRequestHandler):
     def do_DELETE(self):
         prefix, _sep, device = self.route.partition(DEVICES_PATH + "/")
         if not prefix and device:
-            self._change_device(lambda _request: self.sandbox.remove_device(unquote(device)), body=False)
+            self._change(lambda _request: self.sandbox.remove_device(unquote(device)), body=False)
             return
         self._inspect({
             "requests": lambda: self.sandbox.clear_requests() or {"ok": True},
@@ -266,37 +266,25 @@ class _Handler(BaseHTTPRequestHandler):
             else:
                 self._send_json(200, self.sandbox.faults.pending())
         elif self.route == f"{INSPECT_PATH}/backdate":
-            self._backdate()
+            # {"id": <connection id>, "seconds": N}: 200 with the proxy, 404 for no such proxy, 400 for bad input
+            self._change(lambda request: self.sandbox.backdate(request.get("id"), request.get("seconds")))
         elif self.route == DEVICES_PATH:
-            self._change_device(lambda request: self.sandbox.add_device(
+            self._change(lambda request: self.sandbox.add_device(
                 {key: value for key, value in request.items() if key != "account"}, request.get("account")))
         elif self.route.startswith(DEVICES_PATH + "/") and self.route.endswith("/state"):
             device = unquote(self.route[len(DEVICES_PATH) + 1:-len("/state")])
-            self._change_device(lambda request: self.sandbox.set_device_state(device, request.get("state")))
+            self._change(lambda request: self.sandbox.set_device_state(device, request.get("state")))
         else:
             self._not_found()
 
-    def _change_device(self, change, body=True):
-        """Answer a change of the world's devices: 200 with the device, 404 for no such device, 400 for bad input."""
+    def _change(self, change, body=True):
+        """Answer a change to the world (a device, a proxy): 200 with the changed thing, 404 when there is no such
+        thing, 400 for bad input."""
         try:
             request = json.loads(self._read_body() or b"null") if body else {}
             if not isinstance(request, dict):
                 raise ValueError("the body must be a JSON object")
             snapshot = change(request)
-        except KeyError as exc:
-            self._send_json(404, {"error": exc.args[0]})
-        except ValueError as exc:
-            self._send_json(400, {"error": str(exc)})
-        else:
-            self._send_json(200, snapshot)
-
-    def _backdate(self):
-        """POST /_sandbox/backdate {"id": <connection id>, "seconds": N}: 200 with the proxy, 404 or 400."""
-        try:
-            request = json.loads(self._read_body() or b"null")
-            if not isinstance(request, dict):
-                raise ValueError('the body must be a JSON object {"id": <connection id>, "seconds": <number>}')
-            snapshot = self.sandbox.backdate(request.get("id"), request.get("seconds"))
         except KeyError as exc:
             self._send_json(404, {"error": exc.args[0]})
         except ValueError as exc:
