@@ -136,11 +136,12 @@ class Machines:
                        for service in SSH_SERVICES.values())
 
     def awx_job(self, playbook, inventory="inventory.yml", extravars=None, facts_from=None, home=None,
-                known_hosts=None):
+                known_hosts=None, node="127.0.0.1"):
         """Run `playbook` as an AWX job: the guide's project checked out, the credentials injected, the
         Machine credential's user and key on the command line; extravars as a workflow passes artifacts,
         facts_from: the job whose fact cache AWX's fact storage carries here; home: a machine used before;
-        known_hosts: the project's, if not the devices' keys."""
+        known_hosts: the project's, if not the devices' keys; node: the address its SSH connections come from, as
+        AWX's execution nodes have addresses of their own."""
         self.count += 1
         ident = "job%d" % self.count
         pdd = self.root / ident
@@ -151,8 +152,10 @@ class Machines:
         (project / "known_hosts").write_text(self.known_hosts() if known_hosts is None else known_hosts)
         (pdd / "env").mkdir()
         (pdd / "env" / "envvars").write_text(json.dumps(credential_env(self.sandbox)))
-        (pdd / "env" / "cmdline").write_text("-u %s --private-key %s -e ansible_python_interpreter=%s" % (
-            self.device.user, self.device.private_key, self.device.python_interpreter))
+        (pdd / "env" / "cmdline").write_text("-u %s --private-key %s -e ansible_python_interpreter=%s "
+                                             "--ssh-extra-args='-o BindAddress=%s'" % (
+                                                 self.device.user, self.device.private_key,
+                                                 self.device.python_interpreter, node))
         if extravars is not None:
             (pdd / "env" / "extravars").write_text(json.dumps(extravars))
         if facts_from is not None:
@@ -207,7 +210,7 @@ def workflow_artifacts(*jobs):
 def test_guide_awx_workflow_hands_the_proxies_from_job_to_job(machines, open_playbook):
     """publish: true and the SPEC's set_stats give the same artifact; jobs 2 and 3 open nothing."""
     sandbox = machines.sandbox
-    opened = machines.awx_job(open_playbook)
+    opened = machines.awx_job(open_playbook, node="127.0.0.1")
     assert opened.rc == 0, str(opened)
     assert set(opened.artifact) == {"remoteit_connections"}
     records = opened.artifact["remoteit_connections"]
@@ -216,16 +219,18 @@ def test_guide_awx_workflow_hands_the_proxies_from_job_to_job(machines, open_pla
 
     for inventory in ("inventory.yml", "inventory-lookup.yml"):
         sandbox.clear_requests()
-        configured = machines.awx_job("configure.yml", inventory=inventory, extravars=opened.artifact)
+        configured = machines.awx_job("configure.yml", inventory=inventory, extravars=opened.artifact,
+                                      node="127.0.0.2")
         assert configured.rc == 0, str(configured)
         assert configured.ok("Check that the device answers over SSH") == sorted(SSH_SERVICES), str(configured)
         assert mutations(sandbox) == [], "job 2 (%s) opened or closed proxies:\n%s" % (inventory, configured)
         assert record_ids(recorded(configured.home)) == record_ids(records), "confirmed records are kept here"
         assert record_ids(configured.artifact["remoteit_connections"]) == record_ids(records), "it hands them on"
-    assert {proxy["latched_ip"] for proxy in sandbox.proxies()} == {"127.0.0.1"}
+    # Opening connects to nothing: the proxies belong to the node of the first job that uses them.
+    assert {proxy["latched_ip"] for proxy in sandbox.proxies()} == {"127.0.0.2"}
 
     sandbox.clear_requests()
-    closed = machines.awx_job("close.yml", extravars=workflow_artifacts(opened, configured))
+    closed = machines.awx_job("close.yml", extravars=workflow_artifacts(opened, configured), node="127.0.0.3")
     assert closed.rc == 0, str(closed)
     assert closed.changed() == sorted(SSH_SERVICES)
     assert mutations(sandbox) == ["disconnect", "disconnect"]
