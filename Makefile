@@ -224,7 +224,7 @@ define ansible_doc_all
 			count=$$((count + 1)); \
 		done; \
 	done; \
-	[ $$count -gt 0 ] && echo "ansible-doc ($$($(1)/bin/ansible --version | head -n 1)): rendered $$count plugins and roles"
+	[ $$count -gt 0 ] && echo "ansible-doc ($$($(1)/bin/ansible --version | sed -n 1p)): rendered $$count plugins and roles"
 endef
 
 docs: tools venv-$(firstword $(CORES)) venv-$(lastword $(CORES)) collection ## antsibull-docs lint, ansible-doc of every plugin, the docsite (no warnings)
