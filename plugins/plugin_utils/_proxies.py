@@ -486,8 +486,8 @@ def _handed_record(name, item):
     for field in ("id", "session_id", "api_url", "service_id", "service_name", "device_id", "device_name", "host",
                   "url", "host_ip", "created", "expires_at"):
         record[field] = str(record[field]) if record[field] is not None else None
-    record["service_id"] = normalize_service_id(record["service_id"])
     try:
+        record["service_id"] = normalize_service_id(record["service_id"])
         record["host_ip"] = normalize_host_ip(record["host_ip"])
     except RemoteitError as exc:
         raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
