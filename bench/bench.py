@@ -216,7 +216,10 @@ def api_calls(bench, rows):
         ("open by service_id, record handed over by another job", lambda: bench.hand_over(handed_file), (),
          by_id_handed, (1, 0)),
         ("the next task of that job (the record is in its file now)", [], (), by_id_handed, (0, 0)),
-        ("close one connection by service_id", [], (), close, (0, 1)),
+        # A record this controller opened is closed at once; one another job handed over, once remote.it says
+        # that its session is this user's (never somebody else's).
+        ("close a handed-over connection by service_id", [], (), close, (1, 1)),
+        ("close one connection by service_id", [by_id], (), close, (0, 1)),
         # the sessions query that finds the orphan, its disconnect, and the connect sent again
         ("open whose connect answer was lost (reconciled)", [close], lost_answer, by_id, (1, 3)),
     ]
