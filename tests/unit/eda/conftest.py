@@ -7,33 +7,5 @@
 
 from __future__ import annotations
 
-import sys
-from pathlib import Path
-
-import pytest
-
-SANDBOX_DIR = Path(__file__).resolve().parents[2] / "sandbox"  # holds the remoteit_sandbox package
-if str(SANDBOX_DIR) not in sys.path:
-    sys.path.insert(0, str(SANDBOX_DIR))
-
-from remoteit_sandbox import Sandbox  # noqa: E402  pylint: disable=wrong-import-position
-
-
-@pytest.fixture
-def make_sandbox():
-    """Start sandboxes (the demo world by default); each stops with the test."""
-    started = []
-
-    def make(world=None):
-        sandbox = Sandbox(world).start()
-        started.append(sandbox)
-        return sandbox
-
-    yield make
-    for sandbox in started:
-        sandbox.stop()
-
-
-@pytest.fixture
-def sandbox(make_sandbox):
-    return make_sandbox()
+# The sandbox's tests start sandboxes already (with local stand-ins for device services): the same fixtures.
+from ..sandbox.conftest import echo_port, http_port, make_sandbox, sandbox  # noqa: F401  pylint: disable=unused-import
