@@ -12,6 +12,9 @@ CORES     := 2.16 2.19 2.20 2.21
 CORE_DEMO := 2.19
 PYTHON_VERSION_2.20 := 3.12
 PYTHON_VERSION_2.21 := 3.13
+# The client talks HTTP through urllib3, which requests installs in either series (1.26 or 2): the oldest core's
+# venv keeps 1.26, as older distributions and execution environments do, so both are tested.
+REQUIREMENTS_2.16 := 'urllib3<2'
 VENV      ?= .venv
 venv_of    = $(if $(filter $(CORE_DEMO),$(1)),$(VENV),.venv-$(1))
 # ansible-lint, galaxy-importer, ansible-builder, antsibull-*, Sphinx: pinned apart from the cores.
@@ -97,7 +100,7 @@ $(VENV)/.installed: tests/requirements.txt
 	$(call make_venv,$(VENV),tests/requirements.txt,'ansible-core==$(CORE_DEMO).*',)
 
 .venv-%/.installed: tests/requirements.txt
-	$(call make_venv,.venv-$*,tests/requirements.txt,'ansible-core==$*.*',$(PYTHON_VERSION_$*))
+	$(call make_venv,.venv-$*,tests/requirements.txt,'ansible-core==$*.*' $(REQUIREMENTS_$*),$(PYTHON_VERSION_$*))
 
 venvs: $(foreach core,$(CORES),venv-$(core)) ## Create the virtualenv of every core
 venv-%: ## Create the virtualenv of one core (.venv for CORE_DEMO), e.g. make venv-2.21

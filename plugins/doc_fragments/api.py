@@ -40,6 +40,8 @@ options:
     description:
       - The remote.it GraphQL endpoint. Point it at the bundled sandbox to test playbooks without an account.
       - The full URL, C(http://) or C(https://) and the path C(/graphql/v1); a trailing C(/) is ignored.
+      - Requests go through the proxy that E(HTTPS_PROXY) (E(HTTP_PROXY) for C(http://), E(ALL_PROXY)) names, unless
+        E(NO_PROXY) lists the host, as with C(curl) or C(requests).
       - If not set, the environment variable E(REMOTEIT_API_URL) is used.
     type: str
     default: https://api.remote.it/graphql/v1
@@ -78,7 +80,7 @@ options:
     type: path
     default: ~/.remoteit/ansible-connections.json
 requirements:
-  - requests (Python library, on the controller)
+  - requests (Python library, on the controller; the collection talks HTTP through the urllib3 it installs)
 """
 
     # For the lookup and the connection plugin: records an earlier job handed over as data. The action plugins read

@@ -30,11 +30,11 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     handed_records,
 )
 
-# The controller loads action plugins before it forks a worker per task, so importing requests here is paid
+# The controller loads action plugins before it forks a worker per task, so importing the HTTP library here is paid
 # once per run; imported on first use instead, every task that talks to remote.it would pay it in its own
 # worker (bench/README.md, "fixed cost of a run").
 try:
-    import requests  # noqa: F401  pylint: disable=unused-import
+    import urllib3  # noqa: F401  pylint: disable=unused-import
 except ImportError:  # the client says how to install it when a task first needs it
     pass
 

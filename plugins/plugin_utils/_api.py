@@ -16,10 +16,12 @@ import email.utils
 import hashlib
 import hmac
 import json
+import os
 import random
 import re
 import time
-from urllib.parse import urlsplit
+import warnings
+from urllib.parse import unquote, urlsplit
 
 GRAPHQL_PATH = "/graphql/v1"
 DEFAULT_API_URL = "https://api.remote.it" + GRAPHQL_PATH
@@ -195,17 +197,67 @@ def _kind_from_wording(message):
     return "api"
 
 
-def _import_requests():
-    """requests takes 0.1 s to import, which an inventory built from its cache never needs.
+def http_library():
+    """urllib3, which requests is built on and installs: without requests' layer on top, every run that loads a
+    module costs less (bench/README.md, "fixed cost of a run").
 
-    The action plugins import it when they load (see _action.py), so tasks do not pay this each time.
+    The action plugins import it when they load (see _action.py), so tasks do not pay this each time; an
+    inventory built from its cache never needs it.
     """
     try:
-        import requests  # pylint: disable=import-outside-toplevel
+        import urllib3  # pylint: disable=import-outside-toplevel
     except ImportError:
-        raise RemoteitError("the Python library 'requests' is required on the Ansible controller: pip install requests",
+        raise RemoteitError("the Python library 'requests' is required on the Ansible controller (the collection "
+                            "talks HTTP through the urllib3 it installs): pip install requests",
                             kind="dependency") from None
-    return requests
+    return urllib3
+
+
+def _pool_manager(urllib3, url, validate_certs):
+    """A keep-alive connection pool for url, configured from the environment as requests would configure it.
+
+    The proxy is the one HTTPS_PROXY (HTTP_PROXY, ALL_PROXY) names, unless NO_PROXY exempts the host; a
+    certificate is verified against the bundle REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names, else certifi's.
+    """
+    import urllib.request  # pylint: disable=import-outside-toplevel
+
+    if validate_certs:
+        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or _certifi_bundle()
+        tls = {"cert_reqs": "CERT_REQUIRED"}
+        if bundle:
+            tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
+    else:
+        tls = {"cert_reqs": "CERT_NONE"}
+    parts = urlsplit(url)
+    proxies = urllib.request.getproxies()
+    proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(parts.hostname):
+        return urllib3.PoolManager(**tls)
+    if "://" not in proxy:
+        proxy = "http://" + proxy
+    proxy_parts = urlsplit(proxy)
+    if proxy_parts.scheme.lower().startswith("socks"):
+        try:
+            with warnings.catch_warnings():  # urllib3 warns before it raises: the error below says it all
+                warnings.simplefilter("ignore")
+                from urllib3.contrib.socks import SOCKSProxyManager  # pylint: disable=import-outside-toplevel
+        except ImportError:
+            raise RemoteitError("the environment names a SOCKS proxy for %s, which needs the Python library PySocks: "
+                                "pip install pysocks" % parts.hostname, kind="dependency") from None
+        return SOCKSProxyManager(proxy, **tls)
+    headers = None
+    if proxy_parts.username:
+        credentials = "%s:%s" % (unquote(proxy_parts.username), unquote(proxy_parts.password or ""))
+        headers = urllib3.util.make_headers(proxy_basic_auth=credentials)
+    return urllib3.ProxyManager(proxy, proxy_headers=headers, **tls)
+
+
+def _certifi_bundle():
+    try:
+        import certifi  # pylint: disable=import-outside-toplevel
+    except ImportError:  # urllib3 then trusts the system's CAs
+        return None
+    return certifi.where()
 
 
 class RemoteitClient:
@@ -223,7 +275,7 @@ class RemoteitClient:
         self.retries = retries
         self.account_id = account_id
         self._sleep = sleep
-        self._session = None
+        self._pool = None
         self._application_types = None
 
     def __repr__(self):
@@ -244,11 +296,11 @@ class RemoteitClient:
         attempt = 0
         while True:
             response, failure = self._post(body)
-            lost = ((response is not None and response.status_code >= 500 and not idempotent)
+            lost = ((response is not None and response.status >= 500 and not idempotent)
                     or (response is None and failure.kind == "network" and failure.sent))
             retryable = False
             if lost:
-                reason = "remote.it answered HTTP %d" % response.status_code if response is not None else failure.message
+                reason = "remote.it answered HTTP %d" % response.status if response is not None else failure.message
                 if not idempotent and after_lost_answer is None:
                     raise AmbiguousResultError(reason)
                 if after_lost_answer is not None:
@@ -256,7 +308,7 @@ class RemoteitClient:
                 if attempt == self.retries and not idempotent:
                     raise AmbiguousResultError(reason)
             elif response is not None:
-                retryable = response.status_code == 429 or (idempotent and response.status_code in RETRY_STATUSES)
+                retryable = response.status == 429 or (idempotent and response.status in RETRY_STATUSES)
             else:
                 retryable = failure.kind == "network"
             if (lost or retryable) and attempt < self.retries:
@@ -269,25 +321,31 @@ class RemoteitClient:
 
     def _post(self, body):
         """Send once; return (response, None) or (None, _Failure) saying whether the request got out."""
-        requests = _import_requests()
-        if self._session is None:
-            self._session = requests.Session()
+        urllib3 = http_library()
+        if self._pool is None:
+            self._pool = _pool_manager(urllib3, self.api_url, self.validate_certs)
         headers = sign_request(self.key_id, self._secret, "POST", self.api_url, body,
                                email.utils.formatdate(usegmt=True))
+        failed = urllib3.exceptions
+        timeout = urllib3.Timeout(connect=self.request_timeout, read=self.request_timeout)
         try:
-            response = self._session.post(self.api_url, data=body, headers=headers,
-                                          timeout=self.request_timeout, verify=self.validate_certs)
-        except requests.exceptions.SSLError as exc:
+            response = self._pool.urlopen("POST", self.api_url, body=body, headers=headers, retries=False,
+                                          redirect=False, timeout=timeout)
+        except failed.SSLError as exc:
             return None, _Failure(self._tls_failure(_reason(exc)), sent=False, kind="tls")
-        except requests.exceptions.ConnectTimeout:
+        except failed.ProxyError as exc:
+            return None, _Failure("cannot reach %s through the proxy the environment names: %s"
+                                  % (self.api_url, _reason(exc)), sent=False)
+        except failed.NewConnectionError as exc:  # before ConnectTimeoutError, its base class
+            return None, _Failure("cannot reach %s: %s" % (self.api_url, _reason(exc)), sent=False)
+        except failed.ConnectTimeoutError:
             return None, _Failure("timed out connecting to %s" % self.api_url, sent=False)
-        except requests.exceptions.ReadTimeout:
+        except failed.ReadTimeoutError:
             return None, _Failure("no answer from %s within request_timeout=%ss"
                                   % (self.api_url, self.request_timeout), sent=True)
-        except requests.exceptions.ConnectionError as exc:
-            reason = _reason(exc)
-            return None, _Failure("cannot reach %s: %s" % (self.api_url, reason), sent=not _never_connected(reason))
-        except requests.exceptions.RequestException as exc:
+        except failed.ProtocolError as exc:
+            return None, _Failure("cannot reach %s: %s" % (self.api_url, _reason(exc)), sent=True)
+        except failed.HTTPError as exc:
             return None, _Failure("request to %s failed: %s" % (self.api_url, _reason(exc)), sent=True)
         return response, None
 
@@ -315,7 +373,7 @@ class RemoteitClient:
         return " (after %d retries)" % retries_done if retries_done else ""
 
     def _parse(self, response, retries_done):
-        status = response.status_code
+        status = response.status
         if status in (401, 403):
             raise RemoteitError(
                 "remote.it rejected the request signature for access key id %r (HTTP %d): %s. Check that key pair "
@@ -328,30 +386,35 @@ class RemoteitClient:
             raise RemoteitError("there is no remote.it API at %s (HTTP 404 Not Found): api_url must be the full URL of "
                                 "the GraphQL endpoint, whose path is %s, such as %s"
                                 % (self.api_url, GRAPHQL_PATH, DEFAULT_API_URL), kind="endpoint", status=status)
+        if 300 <= status < 400:
+            # Followed, a redirect would turn the signed POST into a GET or send it to a host it was not signed for.
+            raise RemoteitError("%s redirects (HTTP %d) to %s: set api_url to the URL of the API itself"
+                                % (self.api_url, status, shown(response.headers.get("Location"), 200)),
+                                kind="endpoint", status=status)
         try:
-            payload = response.json()
-        except ValueError:
+            payload = json.loads(response.data)
+        except ValueError:  # and UnicodeDecodeError, one of its kind
             payload = None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if status >= 400:
             # Only the API's own GraphQL errors say what failed; another body (a proxy's page) is no evidence.
             if not errors:
                 raise RemoteitError("remote.it answered HTTP %d%s: %s"
-                                    % (status, self._attempts(retries_done), _excerpt(response.text)), status=status)
+                                    % (status, self._attempts(retries_done), _excerpt(response.data)), status=status)
             kind, field = _classify(errors)
             raise RemoteitError("remote.it answered HTTP %d%s: %s"
                                 % (status, self._attempts(retries_done), _graphql_messages(errors)),
                                 kind=kind, status=status, field=field)
         if not isinstance(payload, dict):
             raise RemoteitError("malformed API response (HTTP %d, not a JSON object): %s"
-                                % (status, _excerpt(response.text)), kind="response", status=status)
+                                % (status, _excerpt(response.data)), kind="response", status=status)
         if errors:
             kind, field = _classify(errors)
             raise RemoteitError("remote.it API error: %s" % _graphql_messages(errors), kind=kind, status=status,
                                 field=field)
         data = payload.get("data")
         if not isinstance(data, dict):
-            raise RemoteitError("malformed API response: no 'data' object in %s" % _excerpt(response.text),
+            raise RemoteitError("malformed API response: no 'data' object in %s" % _excerpt(response.data),
                                 kind="response", status=status)
         return data
 
@@ -512,24 +575,19 @@ def _device(item):
     }
 
 
-def _excerpt(text, limit=200):
-    text = (text or "").strip().replace("\n", " ")
+def _excerpt(body, limit=200):
+    text = (body or b"").decode("utf-8", "replace").strip().replace("\n", " ")
     return text if len(text) <= limit else text[:limit] + "..."
 
 
 def _reason(exc):
-    """The innermost, most specific reason of a requests exception, without the URL repeated."""
-    while exc.args and isinstance(exc.args[0], Exception):
-        exc = exc.args[0]
-    reason = getattr(exc, "reason", None) or exc
-    return str(reason)
-
-
-def _never_connected(reason):
-    """Whether a connection error happened before any byte of the request left this machine."""
-    lowered = reason.lower()
-    return any(text in lowered for text in ("refused", "name or service not known", "name resolution",
-                                            "no route to host", "network is unreachable"))
+    """The most specific reason of a urllib3 exception: the socket's or the ssl module's error it wraps."""
+    while True:
+        inner = (exc.__cause__ or next((arg for arg in exc.args if isinstance(arg, Exception)), None)
+                 or exc.__context__)
+        if inner is None:
+            return str(exc)
+        exc = inner
 
 
 class _Failure:

@@ -18,6 +18,7 @@ import re
 import threading
 
 import pytest
+import urllib3
 from remoteit_sandbox import generate_world
 
 from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import (
@@ -325,18 +326,11 @@ def test_an_unexpected_error_in_a_poll_does_not_end_the_source_and_polling_resum
 
 INVALID_INPUT = {"errors": [{"message": 'Cannot query field "online" on type "Device".',
                              "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
-INVALID_INPUT_TEXT = json.dumps(INVALID_INPUT)
 
 
-class InvalidInputAnswer:
-    """What a GraphQL server answers a query it no longer accepts, as requests gives it."""
-
-    status_code = 400
-    headers = {}
-    text = INVALID_INPUT_TEXT
-
-    def json(self):
-        return INVALID_INPUT
+def invalid_input_answer():
+    """What a GraphQL server answers a query it no longer accepts, as urllib3 gives it to the client."""
+    return urllib3.HTTPResponse(body=json.dumps(INVALID_INPUT).encode("utf-8"), status=400)
 
 
 def test_the_server_rejecting_a_poll_as_invalid_input_backs_off_instead_of_ending_the_source(
@@ -347,7 +341,7 @@ def test_the_server_rejecting_a_poll_as_invalid_input_backs_off_instead_of_endin
     def rejecting(client, body):
         if rejected:
             rejected.pop()
-            return InvalidInputAnswer(), None
+            return invalid_input_answer(), None
         return post(client, body)
 
     monkeypatch.setattr(RemoteitClient, "_post", rejecting)

@@ -86,6 +86,8 @@ options:
   api_url:
     description:
       - The remote.it GraphQL endpoint, such as the bundled sandbox's to try a rulebook without an account.
+      - Requests go through the proxy that E(HTTPS_PROXY) (E(HTTP_PROXY) for C(http://), E(ALL_PROXY)) names, unless
+        E(NO_PROXY) lists the host, as with C(curl) or C(requests).
       - If not set, the environment variable E(REMOTEIT_API_URL) is used.
     type: str
     default: https://api.remote.it/graphql/v1
@@ -163,7 +165,7 @@ if _ROOT and _ROOT not in sys.path:
 # pylint: disable=wrong-import-position
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (  # noqa: E402
     RemoteitError,
-    _import_requests,
+    http_library,
     shown,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import (  # noqa: E402
@@ -224,7 +226,7 @@ class DeviceWatcher:
         self.application = own["application"]
         self.client = build_client(connection_options(args, environ), direct_sources(args, ARGUMENTS_PLACE),
                                    LOGGER.warning)
-        _import_requests()  # the first request would need it: a missing library ends the source now, not each poll
+        http_library()  # the first request would need it: a missing library ends the source now, not each poll
         self.application_id = None
         self.known = None  # device id -> (host name, device) after the baseline
 

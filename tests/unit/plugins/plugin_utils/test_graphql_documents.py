@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitClient
 
-from .test_api import FakeResponse, make_client
+from .test_api import http_response, make_client
 
 graphql = pytest.importorskip("graphql")
 
@@ -47,10 +47,10 @@ def test_every_api_method_is_covered():
 @pytest.mark.parametrize("account_id", [None, "org-1"])
 @pytest.mark.parametrize("method", sorted(CALLS))
 def test_documents_validate_against_the_production_schema(production_schema, method, account_id):
-    client = make_client(FakeResponse(body={"errors": [{"message": "stop here"}]}), account_id=account_id)
+    client = make_client(http_response(body={"errors": [{"message": "stop here"}]}), account_id=account_id)
     with pytest.raises(Exception):
         CALLS[method](client)
-    post = client._session.posts[0]["body"]
+    post = client._pool.posts[0]["body"]
     document = graphql.parse(post["query"])
     errors = graphql.validate(production_schema, document)
     assert errors == [], "%s: %s" % (method, [error.message for error in errors])
