@@ -41,7 +41,7 @@ options:
       - The remote.it GraphQL endpoint. Point it at the bundled sandbox to test playbooks without an account.
       - The full URL, C(http://) or C(https://) and the path C(/graphql/v1); a trailing C(/) is ignored.
       - Requests go through the proxy that E(HTTPS_PROXY) (E(HTTP_PROXY) for C(http://), E(ALL_PROXY)) names, unless
-        E(NO_PROXY) lists the host, as with C(curl) or C(requests).
+        E(NO_PROXY) lists the host, by the rules of the Python library C(requests).
       - If not set, the environment variable E(REMOTEIT_API_URL) is used.
     type: str
     default: https://api.remote.it/graphql/v1

@@ -15,7 +15,7 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import env_fallback
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, http_library
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     SECRET_OPTIONS,
@@ -30,12 +30,12 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     handed_records,
 )
 
-# The controller loads action plugins before it forks a worker per task, so importing the HTTP library here is paid
-# once per run; imported on first use instead, every task that talks to remote.it would pay it in its own
+# The controller loads action plugins before it forks a worker per task, so importing the HTTP libraries here is
+# paid once per run; imported on first use instead, every task that talks to remote.it would pay it in its own
 # worker (bench/README.md, "fixed cost of a run").
 try:
-    import urllib3  # noqa: F401  pylint: disable=unused-import
-except ImportError:  # the client says how to install it when a task first needs it
+    http_library()
+except RemoteitError:  # the client says how to install it when a task first needs it
     pass
 
 TARGET_OPTIONS = {

@@ -20,8 +20,7 @@ import os
 import random
 import re
 import time
-import warnings
-from urllib.parse import unquote, urlsplit
+from urllib.parse import urlsplit
 
 GRAPHQL_PATH = "/graphql/v1"
 DEFAULT_API_URL = "https://api.remote.it" + GRAPHQL_PATH
@@ -31,6 +30,7 @@ MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 120.0
 
 SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}$")
+KEY_ID_RE = re.compile(r"[!#-~]+")  # printable ASCII but space and '"': it is quoted in the Authorization header
 
 # OpenSSL's reason, as in "[SSL: WRONG_VERSION_NUMBER] wrong version number", for a TLS failure.
 OPENSSL_REASON_RE = re.compile(r"\[SSL: ([A-Z0-9_]+)\]")
@@ -100,6 +100,10 @@ def normalize_api_url(url):
     remote.it's endpoint has no trailing slash, so one (a common slip) is dropped instead of earning a 404.
     """
     parts = urlsplit(url if isinstance(url, str) else "")
+    try:
+        parts.port  # pylint: disable=pointless-statement
+    except ValueError:  # not a number, or out of range
+        parts = parts._replace(scheme="")
     if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
         raise RemoteitError("api_url %s is not an http:// or https:// URL: give the full URL of the API, such as %s"
                             % (shown(url), DEFAULT_API_URL), kind="invalid_input")
@@ -108,6 +112,9 @@ def normalize_api_url(url):
 
 def sign_request(key_id, secret, method, url, body, date):
     """Return the Host and Authorization headers remote.it expects for this exact request."""
+    if not KEY_ID_RE.fullmatch(key_id):
+        raise RemoteitError("the access key id %s has characters no access key id has (spaces, line breaks, quotes); "
+                            "copy it again from your remote.it account" % shown(key_id), kind="credentials")
     try:
         key = base64.b64decode(secret, validate=True)
     except (ValueError, TypeError):
@@ -199,57 +206,68 @@ def _kind_from_wording(message):
 
 def http_library():
     """urllib3, which requests is built on and installs: without requests' layer on top, every run that loads a
-    module costs less (bench/README.md, "fixed cost of a run").
+    module costs less (bench/README.md, "fixed cost of a run"). Where the environment names a proxy, requests too,
+    whose rules for choosing and reaching it the client follows.
 
-    The action plugins import it when they load (see _action.py), so tasks do not pay this each time; an
-    inventory built from its cache never needs it.
+    The action plugins import these when they load (see _action.py), so tasks do not pay this each time; an
+    inventory built from its cache never needs them.
     """
     try:
         import urllib3  # pylint: disable=import-outside-toplevel
+
+        if _environment_proxies():
+            import requests.adapters  # noqa: F401  pylint: disable=import-outside-toplevel,unused-import
     except ImportError:
-        raise RemoteitError("the Python library 'requests' is required on the Ansible controller (the collection "
-                            "talks HTTP through the urllib3 it installs): pip install requests",
+        raise RemoteitError("the Python library 'requests' is required on the Ansible controller: pip install requests",
                             kind="dependency") from None
     return urllib3
 
 
-def _pool_manager(urllib3, url, validate_certs):
-    """A keep-alive connection pool for url, configured from the environment as requests would configure it.
-
-    The proxy is the one HTTPS_PROXY (HTTP_PROXY, ALL_PROXY) names, unless NO_PROXY exempts the host; a
-    certificate is verified against the bundle REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names, else certifi's.
-    """
+def _environment_proxies():
+    """The proxies HTTPS_PROXY, HTTP_PROXY and ALL_PROXY name (or the system's, on macOS and Windows)."""
     import urllib.request  # pylint: disable=import-outside-toplevel
 
+    return {scheme: url for scheme, url in urllib.request.getproxies().items() if scheme != "no" and url}
+
+
+def _pool_manager(urllib3, url, validate_certs):
+    """A keep-alive connection pool for url, set up from the environment as requests would set it up.
+
+    Certificates are verified against the bundle REQUESTS_CA_BUNDLE or CURL_CA_BUNDLE names, else certifi's. The
+    proxy is chosen, bypassed (NO_PROXY) and reached (credentials, SOCKS) by requests' own code.
+    """
+    tls = {"cert_reqs": "CERT_NONE"}
     if validate_certs:
-        bundle = os.environ.get("REQUESTS_CA_BUNDLE") or os.environ.get("CURL_CA_BUNDLE") or _certifi_bundle()
-        tls = {"cert_reqs": "CERT_REQUIRED"}
+        tls["cert_reqs"] = "CERT_REQUIRED"
+        named = next((name for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE") if os.environ.get(name)), None)
+        bundle = os.environ[named] if named else _certifi_bundle()
+        if named and not os.path.exists(bundle):
+            raise RemoteitError("the environment variable %s names %s, which does not exist: point it at the "
+                                "certificate (PEM) of the CA that signs the API's certificate"
+                                % (named, shown(bundle)), kind="invalid_input")
         if bundle:
             tls["ca_cert_dir" if os.path.isdir(bundle) else "ca_certs"] = bundle
-    else:
-        tls = {"cert_reqs": "CERT_NONE"}
-    parts = urlsplit(url)
-    proxies = urllib.request.getproxies()
-    proxy = proxies.get(parts.scheme.lower()) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(parts.hostname):
+    proxies = _environment_proxies()
+    if not proxies:
         return urllib3.PoolManager(**tls)
-    if "://" not in proxy:
-        proxy = "http://" + proxy
-    proxy_parts = urlsplit(proxy)
-    if proxy_parts.scheme.lower().startswith("socks"):
-        try:
-            with warnings.catch_warnings():  # urllib3 warns before it raises: the error below says it all
-                warnings.simplefilter("ignore")
-                from urllib3.contrib.socks import SOCKSProxyManager  # pylint: disable=import-outside-toplevel
-        except ImportError:
-            raise RemoteitError("the environment names a SOCKS proxy for %s, which needs the Python library PySocks: "
-                                "pip install pysocks" % parts.hostname, kind="dependency") from None
-        return SOCKSProxyManager(proxy, **tls)
-    headers = None
-    if proxy_parts.username:
-        credentials = "%s:%s" % (unquote(proxy_parts.username), unquote(proxy_parts.password or ""))
-        headers = urllib3.util.make_headers(proxy_basic_auth=credentials)
-    return urllib3.ProxyManager(proxy, proxy_headers=headers, **tls)
+    import requests.adapters  # pylint: disable=import-outside-toplevel
+    import requests.utils  # pylint: disable=import-outside-toplevel
+
+    proxy = None if requests.utils.should_bypass_proxies(url, no_proxy=None) else requests.utils.select_proxy(url, proxies)
+    if not proxy:
+        return urllib3.PoolManager(**tls)
+    variables = "%s_PROXY or ALL_PROXY" % urlsplit(url).scheme.upper()
+    try:
+        return requests.adapters.HTTPAdapter().proxy_manager_for(requests.utils.prepend_scheme_if_needed(proxy, "http"),
+                                                                 **tls)
+    except requests.exceptions.InvalidSchema:
+        raise RemoteitError("the environment names a SOCKS proxy (%s), which needs the Python library PySocks: "
+                            "pip install pysocks" % variables, kind="dependency") from None
+    except ValueError as exc:  # the proxy URL cannot be parsed, or has a scheme urllib3 does not know
+        # Only the error's kind is shown: its text may hold the proxy's password.
+        raise RemoteitError("the environment names a proxy (%s) whose URL cannot be used (%s): give "
+                            "http://[user:password@]host:port" % (variables, type(exc).__name__),
+                            kind="invalid_input") from None
 
 
 def _certifi_bundle():
@@ -326,6 +344,7 @@ class RemoteitClient:
             self._pool = _pool_manager(urllib3, self.api_url, self.validate_certs)
         headers = sign_request(self.key_id, self._secret, "POST", self.api_url, body,
                                email.utils.formatdate(usegmt=True))
+        headers["Accept-Encoding"] = "gzip, deflate"
         failed = urllib3.exceptions
         timeout = urllib3.Timeout(connect=self.request_timeout, read=self.request_timeout)
         try:
@@ -334,8 +353,12 @@ class RemoteitClient:
         except failed.SSLError as exc:
             return None, _Failure(self._tls_failure(_reason(exc)), sent=False, kind="tls")
         except failed.ProxyError as exc:
+            # urllib3 says ProxyError of any failure while a proxy is in the way, even after the request went out.
+            inner = getattr(exc, "original_error", None)
+            sent = not (isinstance(inner, failed.ConnectTimeoutError)  # NewConnectionError too
+                        or (isinstance(inner, OSError) and str(inner).startswith("Tunnel connection failed")))
             return None, _Failure("cannot reach %s through the proxy the environment names: %s"
-                                  % (self.api_url, _reason(exc)), sent=False)
+                                  % (self.api_url, _reason(exc)), sent=sent)
         except failed.NewConnectionError as exc:  # before ConnectTimeoutError, its base class
             return None, _Failure("cannot reach %s: %s" % (self.api_url, _reason(exc)), sent=False)
         except failed.ConnectTimeoutError:
@@ -582,12 +605,16 @@ def _excerpt(body, limit=200):
 
 def _reason(exc):
     """The most specific reason of a urllib3 exception: the socket's or the ssl module's error it wraps."""
-    while True:
-        inner = (exc.__cause__ or next((arg for arg in exc.args if isinstance(arg, Exception)), None)
-                 or exc.__context__)
+    seen = set()
+    while id(exc) not in seen:
+        seen.add(id(exc))
+        inner = exc.__cause__ or next((arg for arg in exc.args if isinstance(arg, Exception)), None)
+        if inner is None and not exc.__suppress_context__:
+            inner = exc.__context__
         if inner is None:
-            return str(exc)
+            break
         exc = inner
+    return str(exc)
 
 
 class _Failure:

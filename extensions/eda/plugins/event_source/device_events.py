@@ -87,7 +87,7 @@ options:
     description:
       - The remote.it GraphQL endpoint, such as the bundled sandbox's to try a rulebook without an account.
       - Requests go through the proxy that E(HTTPS_PROXY) (E(HTTP_PROXY) for C(http://), E(ALL_PROXY)) names, unless
-        E(NO_PROXY) lists the host, as with C(curl) or C(requests).
+        E(NO_PROXY) lists the host, by the rules of the Python library C(requests).
       - If not set, the environment variable E(REMOTEIT_API_URL) is used.
     type: str
     default: https://api.remote.it/graphql/v1

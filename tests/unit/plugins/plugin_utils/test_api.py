@@ -404,7 +404,7 @@ def test_api_url_loses_only_a_trailing_slash(url, normalized):
 
 
 @pytest.mark.parametrize("url", ["api.remote.it/graphql/v1", "localhost:8123/graphql/v1", "ftp://api.remote.it/x",
-                                 "https://", "", None])
+                                 "https://", "", None, "http://127.0.0.1:99999/graphql/v1", "http://sandbox:port/x"])
 def test_an_api_url_that_is_not_http_is_invalid_input(url):
     with pytest.raises(RemoteitError) as error:
         normalize_api_url(url)
@@ -424,14 +424,22 @@ def test_rejected_credentials_say_where_the_key_pair_came_from(status):
         "machine's clock: signatures carry the time, so clock skew of a few minutes also fails." % status)
 
 
-class GraphqlAnswerer(http.server.BaseHTTPRequestHandler):
-    """Answers every POST with an empty list of application types and keeps what it was sent."""
+class FakeApiOrProxy(http.server.BaseHTTPRequestHandler):
+    """Answers every POST with an empty list of application types, and keeps what it was sent.
+
+    As a proxy, `server.connect_answer` is what it answers a CONNECT, and `server.drop_posts` makes it read each POST
+    and close the connection without an answer, as a proxy whose upstream went away does.
+    """
 
     protocol_version = "HTTP/1.1"
 
     def do_POST(self):  # noqa: N802  pylint: disable=invalid-name
-        self.server.received.append({"target": self.path, "proxy_authorization": self.headers["Proxy-Authorization"],
+        self.server.received.append({"request": "POST " + self.path,
+                                     "proxy_authorization": self.headers["Proxy-Authorization"],
                                      "body": self.rfile.read(int(self.headers["Content-Length"]))})
+        if self.server.drop_posts:
+            self.close_connection = True
+            return
         body = b'{"data":{"applicationTypes":[]}}'
         self.send_response(200)
         self.send_header("Content-Type", "application/json")
@@ -439,20 +447,29 @@ class GraphqlAnswerer(http.server.BaseHTTPRequestHandler):
         self.end_headers()
         self.wfile.write(body)
 
+    def do_CONNECT(self):  # noqa: N802  pylint: disable=invalid-name
+        self.server.received.append({"request": "CONNECT " + self.path,
+                                     "proxy_authorization": self.headers["Proxy-Authorization"]})
+        self.send_response(self.server.connect_answer)
+        self.send_header("Content-Length", "0")
+        self.end_headers()
+        self.close_connection = True
+
     def log_message(self, *_args):
         pass
 
 
 @pytest.fixture
-def answerer():
-    """A local HTTP server answering GraphQL posts, directly or as a proxy: (its host:port, what it received)."""
-    server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), GraphqlAnswerer)
-    server.received = []
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
+def server():
+    """A local HTTP server that answers GraphQL posts, directly or as a proxy; `.address` is its host:port."""
+    http_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeApiOrProxy)
+    http_server.received, http_server.drop_posts, http_server.connect_answer = [], False, 407
+    http_server.address = "127.0.0.1:%d" % http_server.server_address[1]
+    thread = threading.Thread(target=http_server.serve_forever, daemon=True)
     thread.start()
-    yield "127.0.0.1:%d" % server.server_address[1], server.received
-    server.shutdown()
-    server.server_close()
+    yield http_server
+    http_server.shutdown()
+    http_server.server_close()
 
 
 @pytest.fixture
@@ -464,48 +481,106 @@ def closed_port():
 
 
 @pytest.fixture
-def no_proxy_environment(monkeypatch):
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy"):
+def environment(monkeypatch):
+    """The process environment without proxies or CA bundles, for a test to set its own."""
+    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle", "curl_ca_bundle"):
         monkeypatch.delenv(name, raising=False)
         monkeypatch.delenv(name.upper(), raising=False)
     return monkeypatch
 
 
-def test_requests_go_through_the_proxy_the_environment_names_with_its_credentials(no_proxy_environment, answerer):
-    address, received = answerer
-    no_proxy_environment.setenv("HTTP_PROXY", "http://ops:p%%40ss@%s" % address)
+def basic(credentials):
+    return "Basic " + base64.b64encode(credentials).decode("ascii")
+
+
+def test_requests_go_through_the_proxy_the_environment_names_with_its_credentials(environment, server):
+    environment.setenv("HTTP_PROXY", "http://ops:p%%40ss@%s" % server.address)
     url = "http://api.example.invalid/graphql/v1"  # resolvable by the proxy alone
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=0)
     assert client.application_types() == []
-    [request] = received
-    assert request["target"] == url
-    assert request["proxy_authorization"] == "Basic " + base64.b64encode(b"ops:p@ss").decode("ascii")
+    [request] = server.received
+    assert (request["request"], request["proxy_authorization"]) == ("POST " + url, basic(b"ops:p@ss"))
     assert json.loads(request["body"])["query"].startswith("query RemoteitApplicationTypes")
 
 
-def test_no_proxy_sends_requests_for_its_hosts_directly(no_proxy_environment, answerer, closed_port):
-    address, received = answerer
-    no_proxy_environment.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port)
-    no_proxy_environment.setenv("NO_PROXY", "localhost,127.0.0.1")
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s/graphql/v1" % address, retries=0)
-    assert client.application_types() == []
-    assert [request["target"] for request in received] == ["/graphql/v1"]
-
-
-def test_a_proxy_that_cannot_be_reached_is_named_without_its_credentials(no_proxy_environment, closed_port):
-    no_proxy_environment.setenv("HTTPS_PROXY", "http://ops:hunter2@127.0.0.1:%d" % closed_port)
+def test_https_goes_through_the_proxy_in_a_tunnel_and_a_refused_tunnel_is_retried_as_never_sent(environment, server):
+    environment.setenv("HTTPS_PROXY", "http://ops:hunter2@%s" % server.address)
     sleeps = []
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, retries=1, sleep=sleeps.append)
     with pytest.raises(RemoteitError) as error:
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    message = str(error.value)
-    assert message.startswith("cannot reach https://api.remote.it/graphql/v1 through the proxy the environment names: ")
-    assert "Connection refused" in message and "hunter2" not in message
     assert not isinstance(error.value, AmbiguousResultError), "nothing reached remote.it, so nothing was opened"
+    assert str(error.value) == ("cannot reach https://api.remote.it/graphql/v1 through the proxy the environment names: "
+                                "Tunnel connection failed: 407 Proxy Authentication Required (after 1 retries)")
+    assert [request["request"] for request in server.received] == ["CONNECT api.remote.it:443"] * 2
+    assert server.received[0]["proxy_authorization"] == basic(b"ops:hunter2")
+    assert len(sleeps) == 1
+
+
+def test_a_connect_the_proxy_took_but_never_answered_is_ambiguous(environment, server):
+    environment.setenv("HTTP_PROXY", "http://%s" % server.address)
+    server.drop_posts = True
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://api.example.invalid/graphql/v1", retries=2)
+    with pytest.raises(AmbiguousResultError, match="through the proxy the environment names"):
+        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+    assert len(server.received) == 1, "a connect that may have opened a proxy is not sent again blindly"
+
+
+@pytest.mark.parametrize("no_proxy, host", [
+    ("localhost,127.0.0.1", "127.0.0.1"),
+    ("127.0.0.0/8", "127.0.0.1"),
+    ("example.com, localhost:%(port)s", "localhost"),
+])
+def test_no_proxy_sends_requests_for_its_hosts_directly(environment, server, closed_port, no_proxy, host):
+    port = server.server_address[1]
+    environment.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port)
+    environment.setenv("NO_PROXY", no_proxy % {"port": port})
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s:%d/graphql/v1" % (host, port), retries=0)
+    assert client.application_types() == []
+    assert [request["request"] for request in server.received] == ["POST /graphql/v1"]
+
+
+def test_a_proxy_that_cannot_be_reached_is_named_without_its_credentials(environment, closed_port):
+    environment.setenv("HTTPS_PROXY", "http://ops:hunter2@127.0.0.1:%d" % closed_port)
+    sleeps = []
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, retries=1, sleep=sleeps.append)
+    with pytest.raises(RemoteitError) as error:
+        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+    assert str(error.value) == ("cannot reach https://api.remote.it/graphql/v1 through the proxy the environment names: "
+                                "[Errno %d] Connection refused (after 1 retries)" % errno.ECONNREFUSED)
+    assert not isinstance(error.value, AmbiguousResultError)
     assert len(sleeps) == 1, "a request that never left is retried, even a connect"
 
 
-def test_a_refused_connection_is_not_ambiguous_and_says_why(no_proxy_environment, closed_port):
+@pytest.mark.parametrize("proxy", ["ftp://ops:hunter2@proxy.example:21", "http://ops:hunter2@proxy.example:99999"])
+def test_a_proxy_url_that_cannot_be_used_is_invalid_input_without_its_password(environment, proxy):
+    environment.setenv("HTTPS_PROXY", proxy)
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert str(error.value).startswith("the environment names a proxy (HTTPS_PROXY or ALL_PROXY) whose URL cannot be "
+                                       "used (")
+    assert error.value.kind == "invalid_input" and "hunter2" not in str(error.value)
+
+
+def test_a_socks_proxy_without_pysocks_says_what_to_install(environment):
+    environment.setenv("ALL_PROXY", "socks5h://127.0.0.1:1080")
+    import requests.adapters  # pylint: disable=import-outside-toplevel
+    import requests.exceptions  # pylint: disable=import-outside-toplevel
+
+    def without_pysocks(*_args, **_kwargs):  # what requests has in its place when PySocks is not installed
+        raise requests.exceptions.InvalidSchema("Missing dependencies for SOCKS support.")
+
+    environment.setattr(requests.adapters, "SOCKSProxyManager", without_pysocks)
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert str(error.value) == ("the environment names a SOCKS proxy (HTTPS_PROXY or ALL_PROXY), which needs the "
+                                "Python library PySocks: pip install pysocks")
+    assert error.value.kind == "dependency"
+
+
+def test_a_refused_connection_is_not_ambiguous_and_says_why(environment, closed_port):
     url = "http://127.0.0.1:%d/graphql/v1" % closed_port
     sleeps = []
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=2, sleep=sleeps.append)
@@ -514,6 +589,29 @@ def test_a_refused_connection_is_not_ambiguous_and_says_why(no_proxy_environment
     assert not isinstance(error.value, AmbiguousResultError)
     assert str(error.value) == "cannot reach %s: [Errno %d] Connection refused (after 2 retries)" % (url, errno.ECONNREFUSED)
     assert (error.value.kind, len(sleeps)) == ("network", 2)
+
+
+@pytest.mark.parametrize("failure, sent", [
+    (urllib3.exceptions.ConnectTimeoutError(None, "timed out"), False),
+    (urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")),
+     True),
+])
+def test_a_connect_is_ambiguous_only_when_its_request_may_have_left(failure, sent):
+    client = make_client(failure, data(connect={"id": "c1", "host": "proxy.example", "port": 30000}))
+    if sent:
+        with pytest.raises(AmbiguousResultError):
+            client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+        assert len(client._pool.posts) == 1
+    else:
+        assert client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")["id"] == "c1"
+        assert len(client._pool.posts) == 2
+
+
+def test_each_request_waits_request_timeout_to_connect_and_to_read():
+    client = make_client(data(applicationTypes=[]), request_timeout=7)
+    client.application_types()
+    timeout = client._pool.posts[0]["timeout"]
+    assert (timeout.connect_timeout, timeout.read_timeout) == (7, 7)
 
 
 def test_a_redirect_is_not_followed_but_named():
@@ -526,33 +624,52 @@ def test_a_redirect_is_not_followed_but_named():
     assert (error.value.kind, len(client._pool.posts)) == ("endpoint", 1)
 
 
-@pytest.mark.parametrize("environment, expected", [
-    ({}, {"ca_certs": certifi.where()}),
-    ({"CURL_CA_BUNDLE": "/etc/ca.pem"}, {"ca_certs": "/etc/ca.pem"}),
-    ({"CURL_CA_BUNDLE": "/etc/ca.pem", "REQUESTS_CA_BUNDLE": "/etc/private-ca.pem"}, {"ca_certs": "/etc/private-ca.pem"}),
-    ({"REQUESTS_CA_BUNDLE": "/"}, {"ca_cert_dir": "/"}),  # a directory of hashed certificates
+def test_an_access_key_id_that_cannot_go_in_a_header_is_a_credentials_error():
+    client = make_client()
+    client.key_id = "AKTEST\n"
+    with pytest.raises(RemoteitError) as error:
+        client.application_types()
+    assert error.value.kind == "credentials" and client._pool.posts == []
+    assert str(error.value).startswith("the access key id 'AKTEST\\n' has characters no access key id has")
+
+
+@pytest.mark.parametrize("validate_certs, environ, expected", [
+    (True, {}, {"ca_certs": certifi.where()}),
+    (True, {"CURL_CA_BUNDLE": "/"}, {"ca_cert_dir": "/"}),  # a directory of hashed certificates
+    (True, {"CURL_CA_BUNDLE": "/", "REQUESTS_CA_BUNDLE": certifi.where()}, {"ca_certs": certifi.where()}),
+    (False, {"REQUESTS_CA_BUNDLE": certifi.where()}, {}),
 ])
-def test_certificates_are_verified_against_the_bundle_requests_would_use(no_proxy_environment, answerer, environment,
-                                                                         expected):
-    for name in ("REQUESTS_CA_BUNDLE", "CURL_CA_BUNDLE"):
-        no_proxy_environment.delenv(name, raising=False)
-    for name, value in environment.items():
-        no_proxy_environment.setenv(name, value)
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s/graphql/v1" % answerer[0])
+def test_certificates_are_verified_as_requests_would_verify_them(environment, server, validate_certs, environ, expected):
+    for name, value in environ.items():
+        environment.setenv(name, value)
+    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s/graphql/v1" % server.address,
+                            validate_certs=validate_certs)
     client.application_types()
     settings = client._pool.connection_pool_kw
-    assert {name: settings.get(name) for name in ("cert_reqs", "ca_certs", "ca_cert_dir") if settings.get(name)} \
-        == dict(expected, cert_reqs="CERT_REQUIRED")
+    assert {name: settings[name] for name in ("cert_reqs", "ca_certs", "ca_cert_dir") if settings.get(name)} \
+        == dict(expected, cert_reqs="CERT_REQUIRED" if validate_certs else "CERT_NONE")
 
 
-def test_a_socks_proxy_without_pysocks_says_what_to_install(no_proxy_environment, recwarn):
-    no_proxy_environment.setenv("ALL_PROXY", "socks5h://127.0.0.1:1080")
-    no_proxy_environment.setitem(sys.modules, "socks", None)
-    no_proxy_environment.delitem(sys.modules, "urllib3.contrib.socks", raising=False)
+def test_a_ca_bundle_that_does_not_exist_is_named(environment):
+    environment.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
     with pytest.raises(RemoteitError) as error:
         client.application_types()
-    assert str(error.value) == ("the environment names a SOCKS proxy for api.remote.it, which needs the Python library "
-                                "PySocks: pip install pysocks")
-    assert error.value.kind == "dependency"
-    assert not recwarn.list, "the error says it all"
+    assert str(error.value) == ("the environment variable REQUESTS_CA_BUNDLE names '/nowhere/ca.pem', which does not "
+                                "exist: point it at the certificate (PEM) of the CA that signs the API's certificate")
+    assert error.value.kind == "invalid_input"
+
+
+def test_a_cause_that_hides_its_context_is_the_reason_given():
+    """urllib3 1.26 raises a reset's error `from None` over a TypeError of its own: the reset is the reason."""
+    def reset_hiding_its_context():
+        try:
+            raise TypeError("getresponse() got an unexpected keyword argument 'buffering'")
+        except TypeError:
+            raise ConnectionResetError(104, "Connection reset by peer") from None
+
+    with pytest.raises(ConnectionResetError) as reset:
+        reset_hiding_its_context()
+    client = make_client(urllib3.exceptions.ProtocolError("Connection aborted.", reset.value), retries=0)
+    with pytest.raises(RemoteitError, match=r"Connection reset by peer$"):
+        client.application_types()
