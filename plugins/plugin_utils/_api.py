@@ -258,12 +258,14 @@ def _pool_manager(urllib3, url, validate_certs):
         return urllib3.PoolManager(**tls)
     variables = "%s_PROXY or ALL_PROXY" % urlsplit(url).scheme.upper()
     try:
-        return requests.adapters.HTTPAdapter().proxy_manager_for(requests.utils.prepend_scheme_if_needed(proxy, "http"),
-                                                                 **tls)
+        proxy = requests.utils.prepend_scheme_if_needed(proxy, "http")
+        if not urllib3.util.parse_url(proxy).host:
+            raise ValueError("no host")
+        return requests.adapters.HTTPAdapter().proxy_manager_for(proxy, **tls)
     except requests.exceptions.InvalidSchema:
         raise RemoteitError("the environment names a SOCKS proxy (%s), which needs the Python library PySocks: "
                             "pip install pysocks" % variables, kind="dependency") from None
-    except ValueError as exc:  # the proxy URL cannot be parsed, or has a scheme urllib3 does not know
+    except (ValueError, TypeError) as exc:  # the proxy URL cannot be parsed, or has a scheme urllib3 does not know
         # Only the error's kind is shown: its text may hold the proxy's password.
         raise RemoteitError("the environment names a proxy (%s) whose URL cannot be used (%s): give "
                             "http://[user:password@]host:port" % (variables, type(exc).__name__),
@@ -348,17 +350,18 @@ class RemoteitClient:
         failed = urllib3.exceptions
         timeout = urllib3.Timeout(connect=self.request_timeout, read=self.request_timeout)
         try:
-            response = self._pool.urlopen("POST", self.api_url, body=body, headers=headers, retries=False,
+            response = self._pool.request("POST", self.api_url, body=body, headers=headers, retries=False,
                                           redirect=False, timeout=timeout)
         except failed.SSLError as exc:
             return None, _Failure(self._tls_failure(_reason(exc)), sent=False, kind="tls")
         except failed.ProxyError as exc:
             # urllib3 says ProxyError of any failure while a proxy is in the way, even after the request went out.
             inner = getattr(exc, "original_error", None)
-            sent = not (isinstance(inner, failed.ConnectTimeoutError)  # NewConnectionError too
+            tls = isinstance(inner, failed.SSLError)  # with the proxy itself: nothing has left yet
+            sent = not (tls or isinstance(inner, failed.ConnectTimeoutError)  # NewConnectionError too
                         or (isinstance(inner, OSError) and str(inner).startswith("Tunnel connection failed")))
             return None, _Failure("cannot reach %s through the proxy the environment names: %s"
-                                  % (self.api_url, _reason(exc)), sent=sent)
+                                  % (self.api_url, _reason(exc)), sent=sent, kind="tls" if tls else "network")
         except failed.NewConnectionError as exc:  # before ConnectTimeoutError, its base class
             return None, _Failure("cannot reach %s: %s" % (self.api_url, _reason(exc)), sent=False)
         except failed.ConnectTimeoutError:

@@ -285,9 +285,12 @@ class ProxyManager:
         """The API's answer to connect. The intent is dropped where nothing can be left open; a run killed meanwhile
         (KeyboardInterrupt, SystemExit) leaves it for the next run to settle."""
         closed = []
+        unsettled = []  # a lost answer whose proxy, if it opened one, is not closed yet
 
         def reconcile_lost_answer():
+            unsettled.append(True)
             closed.extend(self._reconcile(intent))
+            unsettled.clear()
             self._restart_intent(intent)
 
         try:
@@ -299,6 +302,10 @@ class ProxyManager:
                 "opened; nothing was recorded" % (target["service_id"], self.client.retries + 1, exc, len(closed)),
                 kind="network") from None
         except RemoteitError as exc:
+            if unsettled:  # finding out what a lost connect opened failed too: its intent stays for the next run
+                raise RemoteitError("%s; a connect to service %s whose answer was lost may have opened a proxy: its "
+                                    "intent stays in %s, and the next open or close of this service closes that "
+                                    "proxy" % (exc, target["service_id"], self.store.path), kind=exc.kind) from None
             if exc.kind == "response":  # an answer nobody can read may still have opened a proxy
                 self._reconcile(intent)
             # Otherwise remote.it refused, or the request never left: nothing was opened.

@@ -44,7 +44,7 @@ class FakePool:
         self.answers = list(answers)
         self.posts = []
 
-    def urlopen(self, method, url, body, headers, retries, redirect, timeout):
+    def request(self, method, url, body, headers, retries, redirect, timeout):
         assert (method, retries, redirect) == ("POST", False, False), "the client retries and redirects itself"
         self.posts.append({"url": url, "body": json.loads(body), "headers": headers, "timeout": timeout})
         answer = self.answers.pop(0)
@@ -518,7 +518,7 @@ def test_https_goes_through_the_proxy_in_a_tunnel_and_a_refused_tunnel_is_retrie
 
 
 def test_a_connect_the_proxy_took_but_never_answered_is_ambiguous(environment, server):
-    environment.setenv("HTTP_PROXY", "http://%s" % server.address)
+    environment.setenv("HTTP_PROXY", server.address)  # host:port alone is an http:// proxy
     server.drop_posts = True
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://api.example.invalid/graphql/v1", retries=2)
     with pytest.raises(AmbiguousResultError, match="through the proxy the environment names"):
@@ -552,7 +552,8 @@ def test_a_proxy_that_cannot_be_reached_is_named_without_its_credentials(environ
     assert len(sleeps) == 1, "a request that never left is retried, even a connect"
 
 
-@pytest.mark.parametrize("proxy", ["ftp://ops:hunter2@proxy.example:21", "http://ops:hunter2@proxy.example:99999"])
+@pytest.mark.parametrize("proxy", ["ftp://ops:hunter2@proxy.example:21", "http://ops:hunter2@proxy.example:99999",
+                                   "http://ops:hunter2@", "http:ops:hunter2@127.0.0.1:9"])
 def test_a_proxy_url_that_cannot_be_used_is_invalid_input_without_its_password(environment, proxy):
     environment.setenv("HTTPS_PROXY", proxy)
     client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)

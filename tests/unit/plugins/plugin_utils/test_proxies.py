@@ -215,6 +215,28 @@ def test_lost_connect_answers_beyond_the_retries_fail_with_nothing_left_open(man
     assert manager.client.count("pause") == 2
 
 
+def test_a_lost_connect_that_cannot_be_reconciled_keeps_its_intent_for_the_next_run(manager, monkeypatch):
+    client = manager.client
+    client.connect_failures.append(AmbiguousResultError("no answer"))
+    listed = client.sessions
+
+    def unreachable():
+        raise RemoteitError("cannot reach https://api.example/graphql/v1: [Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(client, "sessions", unreachable)
+    with pytest.raises(RemoteitError) as error:
+        manager.open(TARGET, LATCHING)
+    assert str(error.value) == (
+        "cannot reach https://api.example/graphql/v1: [Errno 101] Network is unreachable; a connect to service %s whose "
+        "answer was lost may have opened a proxy: its intent stays in %s, and the next open or close of this service "
+        "closes that proxy" % (SERVICE, manager.store.path))
+    [orphan] = client.session_list
+    assert [record.get("intent") for record in manager.store.records()] == [True]
+    monkeypatch.setattr(client, "sessions", listed)
+    assert fresh(manager).settle(SERVICE) == [orphan["id"]]
+    assert manager.store.records() == [] and client.session_list == []
+
+
 def test_reconciling_leaves_sessions_that_are_not_the_lost_connects_alone(manager):
     """Only an unused session of this user to this service, started with the lost connect, is closed."""
     client = manager.client
