@@ -101,10 +101,10 @@ def normalize_api_url(url):
     """
     parts = urlsplit(url if isinstance(url, str) else "")
     try:
-        parts.port  # pylint: disable=pointless-statement
-    except ValueError:  # not a number, or out of range
-        parts = parts._replace(scheme="")
-    if parts.scheme.lower() not in ("http", "https") or not parts.hostname:
+        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
+    except ValueError:  # a port that is not a number, or out of range
+        valid = False
+    if not valid:
         raise RemoteitError("api_url %s is not an http:// or https:// URL: give the full URL of the API, such as %s"
                             % (shown(url), DEFAULT_API_URL), kind="invalid_input")
     return url.rstrip("/")

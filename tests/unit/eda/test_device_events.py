@@ -12,13 +12,11 @@ The tests step through polls: the source's wait between polls hands control to t
 from __future__ import annotations
 
 import asyncio
-import json
 import logging
 import re
 import threading
 
 import pytest
-import urllib3
 from remoteit_sandbox import generate_world
 
 from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import (
@@ -28,6 +26,8 @@ from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitClient, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
+
+from ..plugins.plugin_utils.test_api import http_response
 
 INTERVAL = 2
 GARAGE = "80:00:00:00:01:00:00:02"
@@ -328,11 +328,6 @@ INVALID_INPUT = {"errors": [{"message": 'Cannot query field "online" on type "De
                              "extensions": {"code": "GRAPHQL_VALIDATION_FAILED"}}]}
 
 
-def invalid_input_answer():
-    """What a GraphQL server answers a query it no longer accepts, as urllib3 gives it to the client."""
-    return urllib3.HTTPResponse(body=json.dumps(INVALID_INPUT).encode("utf-8"), status=400)
-
-
 def test_the_server_rejecting_a_poll_as_invalid_input_backs_off_instead_of_ending_the_source(
         sandbox, monkeypatch, caplog):
     post = RemoteitClient._post  # pylint: disable=protected-access
@@ -341,7 +336,7 @@ def test_the_server_rejecting_a_poll_as_invalid_input_backs_off_instead_of_endin
     def rejecting(client, body):
         if rejected:
             rejected.pop()
-            return invalid_input_answer(), None
+            return http_response(400, body=INVALID_INPUT), None  # a query it no longer accepts
         return post(client, body)
 
     monkeypatch.setattr(RemoteitClient, "_post", rejecting)
