@@ -22,6 +22,11 @@ description:
   - Host key checking stays on. The proxy's host and port change whenever a new proxy is opened, so SSH checks
     the device's key under a stable alias instead, C(remoteit-) and the service id with C(-) for C(:)
     (C(HostKeyAlias)), and a device that answers with another key is refused.
+  - The alias is given to C(ssh), C(scp) and C(sftp) as an option of its own, after the options you give them. SSH
+    keeps the first value of an option, so a C(HostKeyAlias) of your own (in O(ssh_common_args), for instance) is
+    used instead.
+  - The proxy's host, port and service id come from remote.it or from O(connections_file); a value that is not a
+    host name or address, a port or a service id makes the host unreachable and never reaches SSH.
   - A proxy that stopped answering (expired, or closed elsewhere) is replaced once, and the task goes on.
   - An offline, unknown or ambiguous device makes the host unreachable with the same message the module gives;
     other hosts go on.
@@ -118,9 +123,11 @@ EXAMPLES = r"""
 """
 
 from ansible.errors import AnsibleConnectionFailure
+from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.connection.ssh import Connection as SshConnection
 from ansible.utils.display import Display
 
+from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     build_client,
@@ -196,8 +203,23 @@ class Connection(SshConnection):
             raise AnsibleConnectionFailure("community.remoteit.ssh: %s" % exc) from None
         return method(*args, **kwargs)
 
-    def _ensure_proxy(self, replace):
-        """The proxy record for the host's service: the live recorded one, or a new one.
+    def reset(self):
+        """Stop the ControlMaster of the host's proxy, not one of the host's name: ansible-core resets with a plugin
+        that never connected, so point it at the live recorded proxy first. None is opened for it: without a
+        proxy there is no master to stop."""
+        if self._proxy is None:
+            try:
+                record = self._ensure_proxy(replace=None, open_new=False)
+            except RemoteitError as exc:
+                record = None
+                display.vvv("community.remoteit.ssh: no proxy to reset: %s" % exc, host=self._play_context.remote_addr)
+            if record is None:
+                return self.close()
+            self._point_at(record)
+        return super().reset()
+
+    def _ensure_proxy(self, replace, open_new=True):
+        """The proxy record for the host's service: the live recorded one, or a new one (None if not `open_new`).
 
         A record this controller opened or confirmed within the proxies' idle expiry is used without asking
         remote.it: SSH finds out soon enough if it stopped answering, and then it is replaced.
@@ -216,7 +238,9 @@ class Connection(SshConnection):
                       "service": self.get_option("remoteit_service")})
         host_ip = normalize_host_ip(self.get_option("remoteit_host_ip"))
         record, reused, _target = self._manager.ensure(selection, host_ip, self.get_option("remoteit_renew_before"),
-                                                       trust=UNCONFIRMED_GRACE)
+                                                       check_mode=not open_new, trust=UNCONFIRMED_GRACE)
+        if record is None:
+            return None
         if not reused and public_warning(host_ip):
             display.warning(public_warning(host_ip))
         if record.get("port") is None:
@@ -225,12 +249,39 @@ class Connection(SshConnection):
         return record
 
     def _point_at(self, record):
-        """Have the ssh code connect to this proxy, checking the device's key under the service's alias."""
+        """Have the ssh code connect to this proxy. Its host, port and service id are data (remote.it's answer, a
+        connections file) that become arguments of ssh: each is checked before anything uses it."""
+        what = "the proxy record %s" % _untrusted.bounded(record.get("id"))
+        host = _checked(what, "host", _untrusted.host, record.get("host"))
+        port = _checked(what, "port", _untrusted.port, record.get("port"))
+        _checked(what, "service_id", _untrusted.service_id, record.get("service_id"))
         self._proxy = record
-        self.set_option("host", record["host"])
-        self.set_option("port", record["port"])
-        self.host, self.port = record["host"], record["port"]
-        alias = "-o HostKeyAlias=remoteit-%s" % record["service_id"].replace(":", "-").lower()
-        common = self.get_option("ssh_common_args") or ""
-        if "HostKeyAlias=" not in common:
-            self.set_option("ssh_common_args", ("%s %s" % (common, alias)).strip())
+        self.set_option("host", host)
+        self.set_option("port", port)
+        self.host, self.port = host, port
+
+    def _build_command(self, binary, subsystem, *other_args):
+        """ansible-core's ssh, scp or sftp command, with the device's host key alias as an option of its own.
+
+        It comes after every option a user gave (ssh keeps the first value of each, so their own HostKeyAlias
+        wins) and before the host. Both come from the proxy record, checked again here: nothing built from data
+        is split like a shell line, and nothing from it can be read as another option.
+        """
+        what = "to run %s" % binary
+        service_id = _checked(what, "service_id", _untrusted.service_id, (self._proxy or {}).get("service_id"))
+        _checked(what, "host", _untrusted.host, self.host)
+        command = super()._build_command(binary, subsystem, *other_args)
+        at = len(command) - len(other_args)
+        if command[at:] != [to_bytes(arg) for arg in other_args]:
+            raise AnsibleConnectionFailure("community.remoteit.ssh: this ansible-core builds %s commands in a way the "
+                                           "plugin does not know; it cannot add the host key alias" % subsystem)
+        command[at:at] = [b"-o", to_bytes("HostKeyAlias=remoteit-%s" % service_id.replace(":", "-").lower())]
+        return command
+
+
+def _checked(what, field, check, value):
+    """The value as `check` returns it; a value it refuses fails the connection, naming the field."""
+    try:
+        return check(value)
+    except ValueError as exc:
+        raise AnsibleConnectionFailure("community.remoteit.ssh: refused %s: %s: %s" % (what, field, exc)) from None

@@ -76,6 +76,9 @@ options:
       - The controller's record of the connections this collection opened, with their host and port,
         which the remote.it API cannot report after the fact.
       - Written atomically under a file lock with mode C(0600); a file that cannot be parsed stops the task.
+      - Its records say where to connect, so the file and its directory must be the user's and writable by nobody
+        else, as OpenSSH requires of C(~/.ssh); a file another user owns or could write (in C(/tmp), for example),
+        a symbolic link, or a malformed record stops the task instead of being used.
       - If not set, the environment variable E(REMOTEIT_CONNECTIONS_FILE) is used.
     type: path
     default: ~/.remoteit/ansible-connections.json

@@ -60,7 +60,9 @@ options:
         the connection, shaped like the result of M(community.remoteit.remoteit_connection). For services that are
         not SSH, such as a web interface (a reverse proxy, reached at C(remoteit_connection.url)) or a database port,
         that tasks on the controller reach. Every build of the inventory opens what is missing, whether a play uses
-        it or not.
+        it or not. A device whose proxy cannot be opened (it went offline meanwhile, remote.it refused, or answered
+        with values that cannot be used) stays in the inventory without C(ansible_host), with a warning naming it;
+        only when no proxy can be opened at all does the inventory fail.
       - Either way, the proxies are recorded in O(connections_file) like those of
         M(community.remoteit.remoteit_connection), which closes them again
         (O(community.remoteit.remoteit_connection#module:state=absent)); neither closes a proxy by itself.
@@ -185,7 +187,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
     def make_untrusted(value):
         return value
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import named_hosts
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
@@ -201,7 +203,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
     public_warning,
     to_result,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import service_target
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names, service_target
 
 display = Display()
 
@@ -264,7 +266,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if not found:
             existing = sorted({item["name"] for device in devices for item in device["services"]}, key=str.lower)
             display.warning("remote.it inventory: connect_service %r: no device has a service of that name; the "
-                            "service names that exist: %s" % (service_name, ", ".join(existing) or "none"))
+                            "service names that exist: %s" % (service_name, listed_names(existing) or "none"))
         return targets
 
     def _on_demand(self, client, config, targets):
@@ -319,15 +321,18 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 connections[device["id"]] = to_result(record, reused=True)
 
         local = threading.local()
-        stop = threading.Event()  # set by a failure or an interrupt: open nothing more
+        stop = threading.Event()  # set by an unexpected error or an interrupt: open nothing more
 
         def ensure(device, target):
+            """The device's connection, or the RemoteitError that kept it from having one."""
             if stop.is_set():
                 return None
             try:
                 if getattr(local, "manager", None) is None:
                     local.manager = ProxyManager(new_client(), store)
                 record, reused, _target = _attempt(device, local.manager.ensure, target, host_ip, renew_before)
+            except RemoteitError as exc:
+                return exc
             except BaseException:
                 stop.set()
                 raise
@@ -346,8 +351,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         if not future.cancelled() and future.exception() is not None]
             if failures:
                 raise failures[0]
-            for (device, _target), future in zip(missing, futures):
-                connections[device["id"]] = future.result()
+            results = [future.result() for future in futures]
+            refused = [result for result in results if isinstance(result, RemoteitError)]
+            if refused and len(refused) == len(results) and not connections:
+                raise refused[0]  # nothing could be reached: the inventory cannot be what the user wants
+            for error in refused:
+                display.warning("remote.it inventory: %s; the device has no proxy in this inventory" % error)
+            for (device, _target), result in zip(missing, results):
+                if not isinstance(result, RemoteitError):
+                    connections[device["id"]] = result
         return {device_id: (_connection_vars(connection), {}) for device_id, connection in connections.items()}
 
     def _populate(self, hosts, extra_vars):
@@ -384,7 +396,7 @@ def _attempt(device, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except RemoteitError as exc:
-        raise RemoteitError("device %s [%s]: %s" % (device["name"], device["id"], exc), kind=exc.kind,
+        raise RemoteitError("device %s [%s]: %s" % (shown(device["name"]), device["id"], exc), kind=exc.kind,
                             status=exc.status, field=exc.field) from None
 
 

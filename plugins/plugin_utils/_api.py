@@ -12,6 +12,7 @@ RemoteitClient; nothing else in the collection sends HTTP.
 from __future__ import annotations
 
 import base64
+import contextlib
 import email.utils
 import hashlib
 import hmac
@@ -22,6 +23,8 @@ import re
 import time
 from urllib.parse import urlsplit
 
+from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
+
 GRAPHQL_PATH = "/graphql/v1"
 DEFAULT_API_URL = "https://api.remote.it" + GRAPHQL_PATH
 PAGE_SIZE = 1000  # the API's maximum page size
@@ -29,7 +32,6 @@ RETRY_STATUSES = frozenset((429, 502, 503, 504))
 MAX_BACKOFF = 30.0
 MAX_RETRY_AFTER = 120.0
 
-SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}$")
 KEY_ID_RE = re.compile(r"[!#-~]+")  # printable ASCII but space and '"': it is quoted in the Authorization header
 
 # OpenSSL's reason, as in "[SSL: WRONG_VERSION_NUMBER] wrong version number", for a TLS failure.
@@ -74,14 +76,26 @@ class AmbiguousResultError(RemoteitError):
         super().__init__(message, kind="network")
 
 
+class UnusableConnectError(RemoteitError):
+    """connect answered, but with values that must not be used: the proxy it opened is still open.
+
+    `connection_id` is the answer's id where that at least is an id, so the proxy can be closed by it.
+    """
+
+    def __init__(self, message, connection_id):
+        super().__init__(message, kind="response")
+        self.connection_id = connection_id
+
+
 def shown(value, limit=60):
-    """A user's value quoted for a message, cut short so a pasted blob cannot flood the output."""
+    """A value quoted for a message: a user's, or a name from the API. repr escapes control characters, and a
+    pasted blob or a hostile 10 kB name is cut short so it cannot flood the output."""
     text = repr(value)
     return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(str(value))
 
 
 def is_service_id(value):
-    return bool(SERVICE_ID_RE.match(value or ""))
+    return bool(_untrusted.SERVICE_ID_RE.match(value or ""))
 
 
 def normalize_service_id(value):
@@ -161,10 +175,11 @@ def retry_after_seconds(value):
 
 
 def _graphql_messages(errors):
+    """The API's error messages, bounded: their text is the API's, and may quote names of others' choosing."""
     messages = []
-    for error in errors if isinstance(errors, list) else [errors]:
+    for error in (errors if isinstance(errors, list) else [errors])[:5]:
         message = error.get("message") if isinstance(error, dict) else error
-        messages.append(str(message))
+        messages.append(_untrusted.bounded(message))
     return "; ".join(messages) or "unknown error"
 
 
@@ -284,8 +299,11 @@ class RemoteitClient:
     """A signed GraphQL session with remote.it, retrying what is safe to retry."""
 
     def __init__(self, key_id, secret, key_origin, api_url=DEFAULT_API_URL, validate_certs=True, request_timeout=30,
-                 retries=3, account_id=None, sleep=time.sleep):
-        """key_origin says in words where the key pair came from (see _credentials.Credentials), for when it is rejected."""
+                 retries=3, account_id=None, sleep=time.sleep, warn=None):
+        """key_origin says in words where the key pair came from (see _credentials.Credentials), for when it is rejected.
+
+        `warn` takes a warning about what the API listed but this client left out (a device whose id is not an id).
+        """
         self.key_id = key_id
         self._secret = secret
         self.key_origin = key_origin
@@ -297,6 +315,8 @@ class RemoteitClient:
         self._sleep = sleep
         self._pool = None
         self._application_types = None
+        self._warn = warn
+        self._warned = set()
 
     def __repr__(self):
         return "RemoteitClient(api_url=%r, key_id=%r)" % (self.api_url, self.key_id)
@@ -493,14 +513,17 @@ class RemoteitClient:
             page = _expect(self._user(query, dict(variables, **{"from": offset})), "devices", dict, "a device page")
             items = _expect(page, "items", list, "the device list")
             for item in items:
-                yield _device(item)
+                device = self._device(item)
+                if device is not None:
+                    yield device
             if not page.get("hasMore") or not items:
                 return
             offset += len(items)
 
     def devices_by_id(self, device_ids):
         query = self._user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % DEVICE_FIELDS)
-        return [_device(item) for item in (self._user(query, {"ids": device_ids}).get("device") or [])]
+        devices = (self._device(item) for item in (self._user(query, {"ids": device_ids}).get("device") or []))
+        return [device for device in devices if device is not None]
 
     def sessions(self):
         """Live proxy sessions of the account: remote.it's view of which connections are open, and whose.
@@ -514,7 +537,9 @@ class RemoteitClient:
         login, owner = self._login(query, {})
         sessions = _expect(owner, "sessions", list, "the session list") or []
         me = (login.get("email") or "").lower() or None
-        return [_session(session, me) for session in sessions if isinstance(session, dict)]
+        # A session whose id is not an id can be no record's, and is nothing this collection may close.
+        return [_session(session, me) for session in sessions
+                if isinstance(session, dict) and _or_none(_untrusted.connection_id, session.get("id"))]
 
     def application_types(self):
         if self._application_types is None:
@@ -530,11 +555,7 @@ class RemoteitClient:
             "mutation RemoteitConnect($serviceId: String!, $hostIP: String!) "
             "{ connect(serviceId: $serviceId, hostIP: $hostIP) { %s } }" % CONNECTION_FIELDS,
             {"serviceId": service_id, "hostIP": host_ip}, idempotent=False, after_lost_answer=after_lost_answer)
-        connection = _expect(data, "connect", dict, "the new connection")
-        if connection is None or not connection.get("id") or not (connection.get("host") or connection.get("url")):
-            raise RemoteitError("malformed API response: connect returned no connection id or address",
-                                kind="response")
-        return connection
+        return _connection(_expect(data, "connect", dict, "the new connection"))
 
     def disconnect(self, connection_id, service_id=None):
         """Close a connection: True when this call closed it, False when remote.it says it was already gone.
@@ -556,17 +577,57 @@ class RemoteitClient:
             raise
         result = data.get("disconnect")
         if not isinstance(result, bool):
-            raise RemoteitError("malformed API response: disconnect answered %r" % (result,), kind="response")
+            raise RemoteitError("malformed API response: disconnect answered %s" % shown(result), kind="response")
         return result or bool(lost)
+
+    def _device(self, item):
+        """A device as the collection uses it, or None (with a warning) where its id or name cannot be used."""
+        if not isinstance(item, dict) or not item.get("id"):
+            raise RemoteitError("malformed API response: a device without an id", kind="response")
+        problem = _problem(item, {"id": _untrusted.service_id, "name": _untrusted.text})
+        if problem:
+            self._left_out("a device", problem)
+            return None
+        services = []
+        for service in item.get("services") or []:
+            problem = _problem(service, {"id": _untrusted.service_id, "name": _untrusted.text}) if isinstance(
+                service, dict) else "it is not an object"
+            if problem:
+                self._left_out("a service of device %s" % shown(item.get("name")), problem)
+                continue
+            services.append({
+                "id": service["id"],
+                "name": service.get("name") or "",
+                "application": _whole_number(service.get("application")),
+                "application_name": _or_none(_untrusted.text, service.get("title")),
+                "port": _or_none(_untrusted.port, service.get("port")),
+                "host": _or_none(_untrusted.text, service.get("host")),
+                "state": _or_none(_untrusted.text, service.get("state")),
+                "enabled": service.get("enabled") if isinstance(service.get("enabled"), bool) else None,
+            })
+        return {
+            "id": item["id"],
+            "name": item.get("name") or "",
+            "state": _or_none(_untrusted.text, item.get("state")),
+            "online": item.get("online") if isinstance(item.get("online"), bool) else None,
+            "services": services,
+        }
+
+    def _left_out(self, what, problem):
+        message = "left out %s that remote.it listed: %s" % (what, problem)
+        if self._warn is not None and message not in self._warned:
+            self._warned.add(message)
+            self._warn(message)
 
 
 def _session(session, me):
+    target = session.get("target") if isinstance(session.get("target"), dict) else {}
     user = session.get("user")
     email = (user.get("email") or "").lower() if isinstance(user, dict) else ""
     return {
-        "id": str(session.get("id")),
+        "id": session["id"],
         "timestamp": session.get("timestamp"),
-        "service_id": ((session.get("target") or {}).get("id") or "").upper() or None,
+        "service_id": (_or_none(_untrusted.service_id, target.get("id")) or "").upper() or None,
         "connected": session.get("connected") if isinstance(session.get("connected"), bool) else None,
         "mine": (email == me) if email and me else None,
     }
@@ -579,31 +640,85 @@ def _expect(data, key, kind, what):
     return value
 
 
-def _device(item):
-    if not isinstance(item, dict) or not item.get("id"):
-        raise RemoteitError("malformed API response: a device without an id", kind="response")
-    services = item.get("services") or []
+def _problem(item, checks):
+    """What makes this item unusable, naming the field, or None."""
+    for name, check in checks.items():
+        try:
+            check(item.get(name))
+        except ValueError as exc:
+            return "its %s: %s" % (name, exc)
+    return None
+
+
+def _or_none(check, value):
+    """An informational field: kept where valid, else dropped (None)."""
+    try:
+        return _untrusted.optional(check, value)
+    except ValueError:
+        return None
+
+
+def _whole_number(value):
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def _connection(connection):
+    """A connect answer, checked field by field before anything uses it (see UnusableConnectError).
+
+    A port proxy answered with only a url is reached at the url's host and port.
+    """
+    if connection is None:
+        raise RemoteitError("malformed API response: connect returned no connection", kind="response")
+    connection_id = connection.get("id")
+    try:
+        _untrusted.connection_id(connection_id)
+    except ValueError as exc:
+        raise _unusable("id: %s" % exc, None) from None
+    reverse_proxy = connection.get("reverseProxy")
+    reverse_proxy = False if reverse_proxy is None else reverse_proxy
+    host, port, url, timeout = (connection.get(name) for name in ("host", "port", "url", "timeout"))
+    session = connection.get("session")
+    try:
+        if session is not None and not isinstance(session, dict):
+            raise ValueError("session: it is not an object")
+        session = session or {}
+        try:
+            _untrusted.optional(_untrusted.connection_id, session.get("id"))
+        except ValueError as exc:
+            raise ValueError("session.id: %s" % exc) from None
+        if reverse_proxy is False and isinstance(url, str) and (host is None or port is None):
+            with contextlib.suppress(ValueError):  # a url whose port is no number fails as the url below
+                address = urlsplit(url)
+                host, port = address.hostname if host is None else host, address.port if port is None else port
+        _untrusted.proxy_address(reverse_proxy, host, port, url)
+        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
+            raise ValueError("timeout: %s is not a positive whole number of seconds" % shown(timeout))
+    except ValueError as exc:
+        raise _unusable(str(exc), connection_id) from None
+    target = session.get("target") if isinstance(session.get("target"), dict) else {}
+    device = target.get("device") if isinstance(target.get("device"), dict) else {}
     return {
-        "id": str(item["id"]),
-        "name": item.get("name") or "",
-        "state": item.get("state"),
-        "online": item.get("online"),
-        "services": [{
-            "id": str(service.get("id")),
-            "name": service.get("name") or "",
-            "application": service.get("application"),
-            "application_name": service.get("title"),
-            "port": service.get("port"),
-            "host": service.get("host"),
-            "state": service.get("state"),
-            "enabled": service.get("enabled"),
-        } for service in services if isinstance(service, dict)],
+        "id": connection_id,
+        "session_id": session.get("id"),
+        "reverse_proxy": reverse_proxy,
+        "host": host if host is not None else urlsplit(url).hostname,
+        "port": port,
+        "url": url,
+        "created": connection.get("created") if isinstance(connection.get("created"), str) else None,
+        "timeout": timeout,
+        "service_name": _or_none(_untrusted.text, target.get("name")),
+        "device_id": _or_none(_untrusted.service_id, device.get("id")),
+        "device_name": _or_none(_untrusted.text, device.get("name")),
     }
 
 
+def _unusable(problem, connection_id):
+    return UnusableConnectError("remote.it answered connect with a connection that cannot be used: %s" % problem,
+                                connection_id)
+
+
 def _excerpt(body, limit=200):
-    text = (body or b"").decode("utf-8", "replace").strip().replace("\n", " ")
-    return text if len(text) <= limit else text[:limit] + "..."
+    return _untrusted.bounded((body or b"").decode("utf-8", "replace").strip().replace("\n", " "), limit)
 
 
 def _reason(exc):

@@ -116,7 +116,7 @@ def build_client(options, sources, warn):
                                       options.get("profile"), options.get("credentials_file"), sources, warn)
     return RemoteitClient(credentials.key_id, credentials.secret, credentials.key_origin, api_url=api_url,
                           validate_certs=options["validate_certs"], request_timeout=options["request_timeout"],
-                          retries=options["retries"], account_id=options.get("account_id") or None)
+                          retries=options["retries"], account_id=options.get("account_id") or None, warn=warn)
 
 
 def build_store(options):

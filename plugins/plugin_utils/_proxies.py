@@ -15,9 +15,11 @@ import uuid
 from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
+from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitError,
+    UnusableConnectError,
     is_service_id,
     normalize_service_id,
     shown,
@@ -301,6 +303,8 @@ class ProxyManager:
                 "connect to service %s failed %d times (last: %s); closed %d proxy(ies) the failed attempts had "
                 "opened; nothing was recorded" % (target["service_id"], self.client.retries + 1, exc, len(closed)),
                 kind="network") from None
+        except UnusableConnectError as exc:
+            raise self._close_unusable(exc, intent, target) from None
         except RemoteitError as exc:
             if unsettled:  # finding out what a lost connect opened failed too: its intent stays for the next run
                 raise RemoteitError("%s; a connect to service %s whose answer was lost may have opened a proxy: its "
@@ -312,30 +316,40 @@ class ProxyManager:
             self._drop_intent(intent)
             raise
 
+    def _close_unusable(self, error, intent, target):
+        """Close the proxy of a connect answer that cannot be used, at once: by its id where the answer has one, else
+        as a lost answer's. Its intent stays only where closing failed, for the next open or close to finish."""
+        try:
+            if error.connection_id is not None:
+                self.client.disconnect(error.connection_id, target["service_id"])
+                outcome = "the proxy it opened was closed"
+            elif self._reconcile(intent):
+                outcome = "the proxy it opened was closed"
+            else:
+                outcome = "remote.it lists no session that is surely the one it opened, so none was closed"
+        except RemoteitError as exc:
+            return RemoteitError("%s; closing the proxy it opened failed too (%s): its intent stays in %s, and the next "
+                                 "open or close of this service closes it" % (error, exc, self.store.path),
+                                 kind="response")
+        self._drop_intent(intent)
+        return RemoteitError("%s; %s, and nothing was recorded" % (error, outcome), kind="response")
+
     def _record(self, target, host_ip, connection):
-        session = connection.get("session") or {}
-        reported = session.get("target") or {}
-        reported_device = reported.get("device") or {}
-        created = parse_time(connection.get("created")) or now_utc()
-        timeout = connection.get("timeout") if isinstance(connection.get("timeout"), int) else None
-        url = connection.get("url")
-        address = urlsplit(url) if url else None
-        reverse_proxy = bool(connection.get("reverseProxy"))
-        port = connection.get("port")
-        if port is None and not reverse_proxy and address is not None:
-            port = address.port
+        """The record of a new proxy, from a connect answer the client checked (see _api._connection)."""
+        created = parse_time(connection["created"]) or now_utc()
+        timeout = connection["timeout"]
         return {
-            "id": str(connection["id"]),
-            "session_id": str(session["id"]) if session.get("id") else None,
+            "id": connection["id"],
+            "session_id": connection["session_id"],
             "api_url": self.client.api_url,
             "service_id": target["service_id"],
-            "service_name": target.get("service_name") or reported.get("name"),
-            "device_id": target.get("device_id") or reported_device.get("id"),
-            "device_name": target.get("device_name") or reported_device.get("name"),
-            "host": connection.get("host") or (address.hostname if address else None),
-            "port": int(port) if port is not None else None,
-            "url": url,
-            "reverse_proxy": reverse_proxy,
+            "service_name": target.get("service_name") or connection["service_name"],
+            "device_id": target.get("device_id") or connection["device_id"],
+            "device_name": target.get("device_name") or connection["device_name"],
+            "host": connection["host"],
+            "port": connection["port"],
+            "url": connection["url"],
+            "reverse_proxy": connection["reverse_proxy"],
             "host_ip": host_ip,
             "created": iso(created),
             "expires_at": iso(created + datetime.timedelta(seconds=timeout)) if timeout else None,
@@ -500,7 +514,10 @@ def _handed_record(name, item):
         raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
     record["reverse_proxy"] = bool(record["reverse_proxy"])
     record["confirmed_at"] = None
-    return record
+    try:
+        return _untrusted.record(record)
+    except ValueError as exc:
+        raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
 
 
 def parse_selector(text):

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import itertools
 
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import bounded
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     RemoteitError,
     is_service_id,
@@ -17,6 +18,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
 )
 
 MAX_LISTED = 20
+MAX_NAME = 60
 
 
 def resolve_service(client, service_id=None, device=None, service=None):
@@ -51,12 +53,12 @@ def recorded_target(record):
 def require_online(target):
     """Fail clearly before connecting to a device or service that the API listed as not running."""
     if target["device_state"] not in (None, "active"):
-        raise RemoteitError("device %r is offline (state %r): remote.it can only connect to active devices"
-                            % (target["device_name"], target["device_state"]), kind="offline")
+        raise RemoteitError("device %s is offline (state %s): remote.it can only connect to active devices"
+                            % (shown(target["device_name"]), shown(target["device_state"])), kind="offline")
     if target["service_state"] not in (None, "active"):
-        raise RemoteitError("service %r of device %r is not running (state %r)"
-                            % (target["service_name"], target["device_name"], target["service_state"]),
-                            kind="offline")
+        raise RemoteitError("service %s of device %s is not running (state %s)"
+                            % (shown(target["service_name"]), shown(target["device_name"]),
+                               shown(target["service_state"])), kind="offline")
 
 
 def find_device(client, device):
@@ -72,12 +74,12 @@ def find_device(client, device):
     if len(matches) > 1:
         raise RemoteitError(
             "device name %s is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
-            % (shown(device), len(matches), ", ".join("%s [%s]" % (item["name"], item["id"]) for item in matches)),
+            % (shown(device), len(matches), ", ".join("%s [%s]" % (shown(item["name"]), item["id"]) for item in matches)),
             kind="ambiguous")
     if candidates:
-        listing = "devices whose name contains it: %s" % _names(item["name"] for item in candidates)
+        listing = "devices whose name contains it: %s" % listed_names(item["name"] for item in candidates)
     else:
-        listing = "your devices: %s" % (_names(item["name"] for item in client.iter_devices()) or "none")
+        listing = "your devices: %s" % (listed_names(item["name"] for item in client.iter_devices()) or "none")
     raise RemoteitError("no device named %s; %s%s" % (shown(device), listing, _slash_hint(device)), kind="not_found")
 
 
@@ -92,23 +94,25 @@ def _slash_hint(device):
 
 def _pick_service(device, service):
     services = device["services"]
-    listing = ", ".join(item["name"] for item in services) or "none"
+    listing = listed_names(item["name"] for item in services) or "none"
     if service is None:
         if len(services) == 1:
             return services[0]
-        raise RemoteitError("device %r has %d services (%s): choose one with service (DEVICE/SERVICE in the lookup)"
-                            % (device["name"], len(services), listing), kind="ambiguous")
+        raise RemoteitError("device %s has %d services (%s): choose one with service (DEVICE/SERVICE in the lookup)"
+                            % (shown(device["name"]), len(services), listing), kind="ambiguous")
     matches = [item for item in services if item["name"].lower() == service.lower()]
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise RemoteitError("service name %r is ambiguous on device %r (%s): use service_id instead"
-                            % (service, device["name"], ", ".join(item["id"] for item in matches)), kind="ambiguous")
-    raise RemoteitError("device %r has no service named %s; its services: %s" % (device["name"], shown(service), listing),
-                        kind="not_found")
+        raise RemoteitError("service name %s is ambiguous on device %s (%s): use service_id instead"
+                            % (shown(service), shown(device["name"]), ", ".join(item["id"] for item in matches)),
+                            kind="ambiguous")
+    raise RemoteitError("device %s has no service named %s; its services: %s"
+                        % (shown(device["name"]), shown(service), listing), kind="not_found")
 
 
-def _names(names):
-    shown = list(itertools.islice(names, MAX_LISTED + 1))
-    text = ", ".join(shown[:MAX_LISTED])
-    return text + (", ..." if len(shown) > MAX_LISTED else "")
+def listed_names(names):
+    """Names for a message: each bounded (names are chosen by whoever registered a device), at most MAX_LISTED."""
+    listed = list(itertools.islice(names, MAX_LISTED + 1))
+    text = ", ".join(bounded(name, MAX_NAME) for name in listed[:MAX_LISTED])
+    return text + (", ..." if len(listed) > MAX_LISTED else "")

@@ -361,11 +361,13 @@ class Pipeline:
             "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % known_hosts,
         }))
 
-    def run_job(self, name, steps, env):
+    def run_job(self, name, steps, env, umask=0o022):
         """steps: ("checkout",), ("install", command), ("run", command), ("upload", artifact, path), ("download",
-        artifact). A failed step fails the test."""
+        artifact). A failed step fails the test. `umask` is the runner's: GitLab's Docker executor uses 0000, so its
+        workspace and the files it checks out and downloads are writable by all."""
         workspace, home = self.root / name / "workspace", self.root / name / "home"
         workspace.mkdir(parents=True)
+        workspace.chmod(0o777 & ~umask)
         home.mkdir()
         sandbox = self.machines.sandbox
         sandbox.clear_requests()
@@ -376,11 +378,13 @@ class Pipeline:
                 for file_name, text in guide_files(GUIDE_PIPELINES).items():
                     (workspace / file_name).parent.mkdir(parents=True, exist_ok=True)
                     (workspace / file_name).write_text(text, encoding="utf-8")
+                    (workspace / file_name).chmod(0o666 & ~umask)
             elif step[0] == "install":
                 installs.append(step[1])
             elif step[0] == "download":
                 for path, content in self.artifacts[step[1]].items():
                     (workspace / path).write_bytes(content)
+                    (workspace / path).chmod(0o666 & ~umask)
             elif step[0] == "upload":
                 assert "/" not in step[2], "a file at the workspace's root comes back where it was"
                 self.artifacts[step[1]] = {step[2]: (workspace / step[2]).read_bytes()}
@@ -435,7 +439,6 @@ def run_gitlab_ci(pipeline, config, secrets):
     stages = [".pre", "build", "test", "deploy", ".post"]
     jobs = {name: job for name, job in config.items() if isinstance(job, dict) and "script" in job}
     before = config.get("default", {}).get("before_script", [])
-    assert all(INSTALL.fullmatch(line) for line in before)
 
     def variable(text):
         return lambda workspace: str(text).replace("$CI_PROJECT_DIR", str(workspace))
@@ -447,9 +450,9 @@ def run_gitlab_ci(pipeline, config, secrets):
     for name in order:
         job = jobs[name]
         steps = [("checkout",)] + [("download", artifact) for artifact in sorted(pipeline.artifacts)]
-        steps += [("install", line) for line in before] + [("run", line) for line in job["script"]]
+        steps += [("install" if INSTALL.fullmatch(line) else "run", line) for line in before + job["script"]]
         steps += [("upload", path, path) for path in job.get("artifacts", {}).get("paths", [])]
-        pipeline.run_job(name, steps, env)
+        pipeline.run_job(name, steps, env, umask=0o000)
     assert jobs[order[-1]].get("when") == "always", "the last job closes the proxies also after a failure"
 
 

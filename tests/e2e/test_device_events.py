@@ -1,6 +1,7 @@
 """The event source community.remoteit.device_events end to end: a real ansible-rulebook runs the collection's
 example rulebook (extensions/eda/rulebooks/configure_online_devices.yml) against the sandbox, and configures a
-real sshd device through the connection plugin when the sandbox brings the device online.
+real sshd device through the connection plugin when the sandbox brings the device online. A rulebook of the test's
+own hands a device whose names are templates to a playbook that uses them, which must run none of them.
 
 ansible-rulebook has a virtualenv of its own (`make venv-eda`; REMOTEIT_TEST_RULEBOOK names its executable); the
 playbooks it runs are this core's ansible-playbook, first on PATH. Host key checking stays on: known_hosts holds
@@ -60,12 +61,12 @@ class RulebookRun:
         self.env = env
         self.process = None
 
-    def start(self, inventory, variables):
+    def start(self, inventory, variables, rulebook=RULEBOOK):
         (self.tmp_path / "vars.yml").write_text(json.dumps(variables))
         (self.tmp_path / "fleet.remoteit.yml").write_text(json.dumps(inventory))
         with open(self.log, "w", encoding="utf-8") as out:
             self.process = subprocess.Popen(
-                [RULEBOOK_EXECUTABLE, "--rulebook", RULEBOOK, "--inventory", "fleet.remoteit.yml", "--vars", "vars.yml",
+                [RULEBOOK_EXECUTABLE, "--rulebook", rulebook, "--inventory", "fleet.remoteit.yml", "--vars", "vars.yml",
                  "--verbose"], env=self.env, cwd=self.tmp_path, stdin=subprocess.DEVNULL, stdout=out,
                 stderr=subprocess.STDOUT, start_new_session=True)
 
@@ -188,3 +189,67 @@ def test_the_example_rulebook_configures_a_device_once_as_it_comes_online_and_no
     rulebook.wait_for_polls(2)
     assert rulebook.output().count("went offline") == 1
     assert len(rulebook.configured()) == 1 and rulebook.connects() == [EDGE_01["ssh"]]
+
+
+WORD_JOINER = "\u2060"  # what the event source puts after a "{" that would start a template
+HOSTILE = {"device": "80:00:00:00:0E:00:00:66", "ssh": "80:00:00:00:0E:00:66:01"}
+# A rulebook that matches on the device's name, and a playbook that uses its names as playbooks do.
+HOSTILE_RULEBOOK = """
+- name: Devices with hostile names
+  hosts: all
+  sources:
+    - community.remoteit.device_events:
+        interval: {interval}
+  rules:
+    - name: A device whose name would run a command came online
+      condition: event.remoteit.type == "online" and event.remoteit.device.name is search("lookup", ignorecase=true)
+      action:
+        run_playbook:
+          name: project/names.yml
+"""
+NAMES_PLAYBOOK = """
+- name: Use the names of the device that came online
+  hosts: all
+  gather_facts: false
+  vars:
+    ansible_connection: local
+    ansible_python_interpreter: "{{{{ ansible_playbook_python }}}}"
+    device: "{{{{ ansible_eda.event.remoteit.device }}}}"
+  tasks:
+    - name: Show the name as a variable
+      ansible.builtin.debug:
+        var: ansible_eda.event.remoteit.device.name
+    - name: Show the names in a message
+      ansible.builtin.debug:
+        msg: "{{{{ ansible_eda.event.remoteit.device.name }}}} | {{{{ device.services[0].name }}}}"
+    - name: Hand the names to a module
+      ansible.builtin.copy:
+        content: |
+          {{{{ device.name }}}}
+          {{{{ device.services[0].name }}}}
+        dest: {names_file}
+"""
+
+
+def test_names_that_are_templates_reach_a_playbook_as_text_and_run_nothing(rulebook, device, tmp_path):
+    marker = tmp_path / "marker"
+    name = "{{ lookup('pipe', 'touch %s') }}" % marker
+    service = "{%% set x = lookup('pipe', 'touch %s') %%}{# hidden #}{{ x }}" % marker
+    rulebook.sandbox.add_device({"id": HOSTILE["device"], "name": name, "state": "inactive", "services": [
+        {"id": HOSTILE["ssh"], "name": service, "application": 28, "target": "127.0.0.1:%d" % device.port}]})
+    names_file = tmp_path / "names.txt"
+    (tmp_path / "project").mkdir()
+    (tmp_path / "project" / "names.yml").write_text(NAMES_PLAYBOOK.format(names_file=json.dumps(str(names_file))))
+    (tmp_path / "hostile.yml").write_text(HOSTILE_RULEBOOK.format(interval=INTERVAL))
+    rulebook.start(inventory(device, tmp_path / "known_hosts", rulebook.configured_log), {}, rulebook="hostile.yml")
+    rulebook.wait_for_polls(1)
+    rulebook.sandbox.set_device_state(HOSTILE["device"], "active")
+    rulebook.wait_for("the playbook's recap", lambda: "PLAY RECAP" in rulebook.output(), RUN_DEADLINE)
+
+    output = rulebook.output()
+    assert not marker.exists(), "a device's name ran a command:\n" + output
+    assert re.search(r": ok=3\s+changed=1\s+unreachable=0\s+failed=0 ", output), output
+    shown = output.replace(WORD_JOINER, "")  # what a terminal shows
+    assert '"ansible_eda.event.remoteit.device.name": %s' % json.dumps(name) in shown, output
+    assert '"msg": %s' % json.dumps("%s | %s" % (name, service)) in shown, output
+    assert names_file.read_text().replace(WORD_JOINER, "") == "%s\n%s\n" % (name, service)

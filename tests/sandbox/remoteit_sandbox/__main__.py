@@ -40,6 +40,8 @@ def parse_args(argv=None):
     parser.add_argument("--clock-skew", type=float, help="allowed Date header skew in seconds (default 300)")
     parser.add_argument("--disconnect-unknown", choices=("false", "error"), help="disconnect of an unknown id answers false or an error (default error)")
     parser.add_argument("--sessions-list-unused", type=_boolean, metavar="true|false", help="list never-used proxies as sessions (default true)")
+    parser.add_argument("--validate-ids", type=_boolean, metavar="true|false",
+                        help="device and service ids must be 8 hex octets (default true; false: any non-empty string)")
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
@@ -61,7 +63,7 @@ def main(argv=None):
         sandbox = Sandbox(
             world, host=args.host, port=args.port, lifetime=args.lifetime, idle_timeout=args.idle_timeout,
             disconnect_unknown=args.disconnect_unknown, sessions_list_unused=args.sessions_list_unused,
-            clock_skew=args.clock_skew, tls_cert=args.tls_cert, tls_key=args.tls_key,
+            clock_skew=args.clock_skew, validate_ids=args.validate_ids, tls_cert=args.tls_cert, tls_key=args.tls_key,
         ).start()
     except (ValueError, OSError) as exc:
         print(f"remoteit_sandbox: {exc}", file=sys.stderr)

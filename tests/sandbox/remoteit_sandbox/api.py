@@ -17,7 +17,7 @@ from pathlib import Path
 from graphql import GraphQLError, OperationDefinitionNode, build_schema, graphql_sync, parse
 
 from .proxy import ProxyRegistry, check_host_ip
-from .world import APPLICATION_TYPES, REMOTEIT_ID, Account, Settings, World
+from .world import APPLICATION_TYPES, REMOTEIT_ID, Account, Settings, World, id_key
 
 SCHEMA = build_schema((Path(__file__).parent / "schema.graphql").read_text(encoding="utf-8"))
 VERSION = "sandbox"
@@ -75,7 +75,7 @@ def _field_names(selection_set, fragments):
 def _matches(args, *, item_id, name, state, hardware_id, applications):
     """The filters that `User.devices` and `Device.services` share; `name` is a case-insensitive substring."""
     return (
-        (args.get("id") is None or item_id in {value.upper() for value in args["id"]})
+        (args.get("id") is None or id_key(item_id) in {id_key(value) for value in args["id"]})
         and (args.get("name") is None or args["name"].lower() in (name or "").lower())
         and (args.get("state") is None or state == args["state"])
         and (args.get("hardwareId") is None or hardware_id == args["hardwareId"])
@@ -95,8 +95,8 @@ def _page(devices, args):
     """One page of PaginatedDeviceResponse: `after` (a device id) wins over `from`; size capped at 1000."""
     start = max(args.get("from") or 0, 0)
     if args.get("after") is not None:
-        ids = [device.id for device in devices]
-        after = args["after"].upper()
+        ids = [id_key(device.id) for device in devices]
+        after = id_key(args["after"])
         start = ids.index(after) + 1 if after in ids else len(devices)
     size = DEFAULT_PAGE if args.get("size") is None else min(max(args["size"], 0), MAX_PAGE)
     items = devices[start:start + size]
@@ -114,7 +114,7 @@ def _sessions(info, belongs):
 
 def _lookup(table, ids):
     """The objects of `table` (world devices or services) with these ids, in the order asked."""
-    return [table[item_id.upper()] for item_id in ids if item_id.upper() in table]
+    return [table[id_key(item_id)] for item_id in ids if id_key(item_id) in table]
 
 
 def _user_account(account, info, **args):
@@ -145,7 +145,7 @@ def _device_services(device, _info, **args):
 def _connect(_root, info, **args):
     context = info.context
     service_id = args["serviceId"]
-    if not REMOTEIT_ID.match(service_id):
+    if context.settings.validate_ids and not REMOTEIT_ID.match(service_id):
         raise GraphQLError(f"Invalid service ID: {service_id}")
     service = context.world.find_service(context.user, service_id)
     if service is None:
@@ -173,7 +173,7 @@ def _disconnect(_root, info, **args):
     if (
         proxy is not None
         and proxy.user is context.user
-        and (service_id is None or proxy.service.id == service_id.upper())
+        and (service_id is None or id_key(proxy.service.id) == id_key(service_id))
         and context.registry.close(proxy.id)
     ):
         return True

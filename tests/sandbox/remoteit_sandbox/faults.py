@@ -10,15 +10,17 @@ A rule matches GraphQL requests by a top-level field name and fires a number of 
 Retry-After), `malformed` answers 200 with a non-JSON body without processing it,
 `drop_response` processes the request fully and then closes the socket without an answer,
 `hold` processes it fully and then waits that many seconds before answering (a client that
-gives up or is killed meanwhile never hears back), and `delay` sleeps first (alone, it only
-slows the request down).
+gives up or is killed meanwhile never hears back), `answer` processes it fully and then
+overrides fields of its answer with hostile values (a client must validate what the API gives),
+and `delay` sleeps first (alone, it only slows the request down).
 """
 
 from __future__ import annotations
 
+import json
 import threading
 
-EFFECTS = ("status", "malformed", "drop_response", "hold")
+EFFECTS = ("status", "malformed", "drop_response", "hold", "answer")
 KEYS = {"field", "times", "retry_after", "delay", *EFFECTS}
 
 
@@ -36,7 +38,8 @@ def normalize(rule):
     unknown = set(rule) - KEYS
     if unknown:
         raise ValueError(f"unknown fault keys: {', '.join(sorted(unknown))}")
-    effects = [key for key in EFFECTS if rule.get(key)]
+    # Any `answer` is an effect, null and false too: they are hostile values worth answering.
+    effects = [key for key in EFFECTS if (key in rule if key == "answer" else rule.get(key))]
     if len(effects) > 1:
         raise ValueError(f"a fault rule may have only one of {', '.join(EFFECTS)}")
     if not effects and not rule.get("delay"):
@@ -53,7 +56,26 @@ def normalize(rule):
     _number(rule, "delay", 0)
     _number(rule, "retry_after", 0)
     _number(rule, "hold", 0)
+    if "answer" in rule:
+        if field == "*":
+            raise ValueError("a fault answer needs the field whose answer it replaces, not '*'")
+        try:
+            json.dumps(rule["answer"])
+        except (TypeError, ValueError) as exc:
+            raise ValueError(f"fault answer must be JSON: {exc}") from None
     return {**rule, "field": field, "times": times}
+
+
+def answered(result, rule):
+    """`result` (a GraphQL response body) with `data.<field>` overridden by the rule's `answer`.
+
+    An object answer replaces (or adds) its keys in an object field; any other answer, or any answer
+    to a field that is not an object (a boolean, null, missing after an error), replaces it whole.
+    """
+    data = result.get("data") if isinstance(result.get("data"), dict) else {}
+    current, answer = data.get(rule["field"]), rule["answer"]
+    replaced = {**current, **answer} if isinstance(current, dict) and isinstance(answer, dict) else answer
+    return {**result, "data": {**data, rule["field"]: replaced}}
 
 
 class FaultRules:

@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlsplit
 
 from .api import Context, describe, execute
-from .faults import FaultRules
+from .faults import FaultRules, answered
 from .proxy import ProxyRegistry, utc_timestamp
 from .signing import AuthError, verify
 from .world import Settings, add_device, load_world
@@ -77,9 +77,9 @@ class Sandbox:
     """
 
     def __init__(self, world=None, *, host="127.0.0.1", port=0, lifetime=None, idle_timeout=None, disconnect_unknown=None,
-                 sessions_list_unused=None, clock_skew=None, tls_cert=None, tls_key=None, env=None):
+                 sessions_list_unused=None, clock_skew=None, validate_ids=None, tls_cert=None, tls_key=None, env=None):
         self._env = None if env is None else {**os.environ, **env}
-        self.world = load_world(world, env=self._env)
+        self.world = load_world(world, env=self._env, validate_ids=validate_ids)
         self._world_lock = threading.Lock()  # one change of the world's devices at a time
         self.settings = Settings.merge(self.world.settings, {
             "lifetime": lifetime,
@@ -87,6 +87,7 @@ class Sandbox:
             "disconnect_unknown": disconnect_unknown,
             "sessions_list_unused": sessions_list_unused,
             "clock_skew": clock_skew,
+            "validate_ids": validate_ids,
         })
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both a certificate and a key")
@@ -187,7 +188,7 @@ class Sandbox:
         """Register a device, given as a world file's device entry, in `account` (an account id; default the
         first user); returns its snapshot. ValueError (WorldError): an invalid entry or account."""
         with self._world_lock:
-            return add_device(self.world, entry, account, self._env).snapshot()
+            return add_device(self.world, entry, account, self._env, self.settings.validate_ids).snapshot()
 
     def remove_device(self, device):
         """Delete a device (by id, or else exact name) and its services; returns its last snapshot. Its live
@@ -351,7 +352,7 @@ class _Handler(BaseHTTPRequestHandler):
         # Processed (a connect's proxy is open and listed), but the answer comes late: a client
         # interrupted meanwhile (Ctrl-C, a killed runner) never learns what it opened.
         time.sleep(fault.get("hold") or 0)
-        self._send_json(200, result)
+        self._send_json(200, answered(result, fault) if "answer" in fault else result)
 
     def _read_body(self):
         """The body as received; shorter than Content-Length if the client stopped early."""

@@ -35,6 +35,11 @@ class WorldError(ValueError):
     """A world file or setting the sandbox cannot serve."""
 
 
+def id_key(item_id):
+    """The index key of a device or service id: ids match case-insensitively, as remote.it's do."""
+    return item_id.upper()
+
+
 @dataclasses.dataclass(frozen=True)
 class ApplicationType:
     """A remote.it application (service) type; field names are the schema's."""
@@ -70,6 +75,7 @@ class Settings:
     disconnect_unknown: str = "error"
     sessions_list_unused: bool = True
     clock_skew: float = 300
+    validate_ids: bool = True  # false: device and service ids may be any string, to test a client's own checks
 
     @classmethod
     def merge(cls, world_settings, overrides):
@@ -88,8 +94,9 @@ class Settings:
                 raise WorldError(f"setting {name} must be a positive number of seconds, not {value!r}")
         if settings.disconnect_unknown not in ("false", "error"):
             raise WorldError(f"setting disconnect_unknown must be 'false' or 'error', not {settings.disconnect_unknown!r}")
-        if not isinstance(settings.sessions_list_unused, bool):
-            raise WorldError("setting sessions_list_unused must be true or false")
+        for name in ("sessions_list_unused", "validate_ids"):
+            if not isinstance(getattr(settings, name), bool):
+                raise WorldError(f"setting {name} must be true or false")
         return settings
 
 
@@ -172,7 +179,7 @@ class AccessKey:
 
 @dataclasses.dataclass
 class World:
-    """Everything a sandbox serves, indexed by id (device and service ids upper-case).
+    """Everything a sandbox serves, indexed by id (device and service ids by id_key).
 
     `settings` is the world file's raw `settings:`; Settings.merge validates it.
     """
@@ -199,8 +206,8 @@ class World:
 
     def find_device(self, device):
         """The device with this id, or else with exactly this name. KeyError: none; ValueError: several."""
-        if isinstance(device, str) and device.upper() in self.devices:
-            return self.devices[device.upper()]
+        if isinstance(device, str) and id_key(device) in self.devices:
+            return self.devices[id_key(device)]
         named = [item for item in self.devices.values() if item.name == device]
         if not named:
             raise KeyError(f"no device with id or name {device!r}")
@@ -216,21 +223,22 @@ class World:
         owner = device.owner
         owner.devices = [item for item in owner.devices if item is not device]
         for service in device.services:
-            self.services.pop(service.id, None)
-        self.devices.pop(device.id, None)
+            self.services.pop(id_key(service.id), None)
+        self.devices.pop(id_key(device.id), None)
 
     def find_service(self, user, service_id):
         """A service that `user` may connect to, or None."""
-        service = self.services.get(service_id.upper())
+        service = self.services.get(id_key(service_id))
         if service is not None and service.device.owner in self.accounts_of(user):
             return service
         return None
 
 
-def load_world(source=None, env=None):
+def load_world(source=None, env=None, validate_ids=None):
     """Build a World from a YAML path or a dict (default: the demo world).
 
     `${VAR}` and `${VAR:-default}` in service targets are replaced from `env` (default os.environ).
+    `validate_ids`, unless None, overrides the world's setting of that name.
     """
     if source is None:
         source = DEMO_WORLD
@@ -241,12 +249,14 @@ def load_world(source=None, env=None):
         data = source
     if not isinstance(data, dict):
         raise WorldError("a world must be a mapping")
-    return _Builder(os.environ if env is None else env).build(data)
+    settings = Settings.merge(data.get("settings"), {"validate_ids": validate_ids})
+    return _Builder(os.environ if env is None else env, validate_ids=settings.validate_ids).build(data)
 
 
-def add_device(world, entry, account_id=None, env=None):
+def add_device(world, entry, account_id=None, env=None, validate_ids=True):
     """Register a device (a world file's device entry) in a running world, as when someone installs remote.it on
-    a machine; in the account `account_id`, by default the first user's. Returns the Device.
+    a machine; in the account `account_id`, by default the first user's. Returns the Device. Without
+    `validate_ids` its ids may be any strings, as the running world's setting allows.
 
     WorldError: an invalid entry, a taken id, or no such account. Lists are replaced, never changed in place.
     """
@@ -256,7 +266,7 @@ def add_device(world, entry, account_id=None, env=None):
         account = world.accounts[account_id]
     else:
         raise WorldError(f"no account with id {account_id!r}")
-    builder = _Builder(os.environ if env is None else env, world)
+    builder = _Builder(os.environ if env is None else env, validate_ids, world)
     devices, services = dict(world.devices), dict(world.services)
     try:
         device = builder.device(entry, account)
@@ -270,8 +280,9 @@ def add_device(world, entry, account_id=None, env=None):
 class _Builder:
     """Turns world data into linked objects, checking ids, references and values on the way."""
 
-    def __init__(self, env, world=None):
+    def __init__(self, env, validate_ids, world=None):
         self.env = env
+        self.validate_ids = validate_ids
         self.world = world or World(settings={}, keys={}, accounts={}, devices={}, services={})
 
     def build(self, data):
@@ -308,7 +319,7 @@ class _Builder:
             hardware_id=entry.get("hardwareId"),
             owner=owner,
         )
-        self.world.devices[device_id] = device
+        self.world.devices[id_key(device_id)] = device
         for service_entry in entry.get("services") or []:
             device.services.append(self._service(service_entry, device))
         return device
@@ -331,7 +342,7 @@ class _Builder:
             target=self._target(entry.get("target"), where),
             device=device,
         )
-        self.world.services[service_id] = service
+        self.world.services[id_key(service_id)] = service
         return service
 
     def _access_key(self, entry):
@@ -347,10 +358,15 @@ class _Builder:
         self.world.keys[key_id] = AccessKey(key_id, secret, user)
 
     def _new_id(self, entry, existing, kind):
-        item_id = str(_required(entry, "id", kind)).upper()
-        if not REMOTEIT_ID.match(item_id):
-            raise WorldError(f"{kind} id {item_id!r} is not 8 hex octets separated by colons")
-        if item_id in existing:
+        """The id as served: upper-case 8 hex octets, or without validate_ids any string exactly as given."""
+        item_id = _required(entry, "id", kind)
+        if self.validate_ids:
+            item_id = str(item_id).upper()
+            if not REMOTEIT_ID.match(item_id):
+                raise WorldError(f"{kind} id {item_id!r} is not 8 hex octets separated by colons")
+        elif not isinstance(item_id, str):
+            raise WorldError(f"{kind} id {item_id!r} is not a string")
+        if id_key(item_id) in existing:
             raise WorldError(f"duplicate {kind} id {item_id}")
         return item_id
 

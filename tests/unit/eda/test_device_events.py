@@ -12,11 +12,18 @@ The tests step through polls: the source's wait between polls hands control to t
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import re
 import threading
 
 import pytest
+import yaml
+from ansible import context
+from ansible.module_utils.common.collections import ImmutableDict
+from ansible.parsing.dataloader import DataLoader
+from ansible.template import Templar
+from ansible.utils.vars import load_extra_vars
 from remoteit_sandbox import generate_world
 
 from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import (
@@ -28,6 +35,12 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import Rem
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
 
 from ..plugins.plugin_utils.test_api import http_response
+
+try:
+    from ansible.template import trust_as_template
+except ImportError:  # ansible-core before 2.19: any string is a template
+    def trust_as_template(value):
+        return value
 
 INTERVAL = 2
 GARAGE = "80:00:00:00:01:00:00:02"
@@ -450,3 +463,94 @@ def test_main_polls_in_a_thread_so_the_rulebooks_event_loop_goes_on_meanwhile(sa
         assert summary([first]) == [("online", ONLINE_AT_START[0])]
 
     run(scenario)
+
+
+WORD_JOINER = "\u2060"
+# Names as whoever registers a device may choose them: templates that would run a command where the playbook runs.
+HOSTILE_NAME = "{{ lookup('pipe', 'touch %s') }}"
+HOSTILE_SERVICE = "{%% set x = lookup('pipe', 'touch %s') %%}{# hidden #}{{ x }} {"
+
+
+def hostile_device(tmp_path):
+    """A device whose name and whose service's name touch a marker file in tmp_path, were they ever templated."""
+    return {"id": "80:00:00:00:01:00:00:66", "name": HOSTILE_NAME % (tmp_path / "name-ran"),
+            "services": [{"id": "80:00:00:00:01:00:66:01", "name": HOSTILE_SERVICE % (tmp_path / "service-ran"),
+                          "application": 28}]}
+
+
+def appeared(sandbox, device):
+    """The event of `device` appearing after the baseline."""
+    events = []
+
+    async def scenario():
+        stepper = Stepper(DeviceWatcher(source_args(sandbox), {}))
+        await stepper.start()
+        sandbox.add_device(device)
+        events.extend(await stepper.poll())
+        await stepper.stop()
+
+    run(scenario)
+    assert [event["remoteit"]["type"] for event in events] == ["appeared"]
+    return events[0]
+
+
+def strings(value):
+    """Every string in an event, keys included."""
+    if isinstance(value, dict):
+        for key, item in value.items():
+            yield key
+            yield from strings(item)
+    elif isinstance(value, list):
+        for item in value:
+            yield from strings(item)
+    elif isinstance(value, str):
+        yield value
+
+
+def visible(text):
+    return text.replace(WORD_JOINER, "")
+
+
+def as_run_playbook_hands_it_on(event, tmp_path, monkeypatch):
+    """A Templar over the extra vars of the playbook that ansible-rulebook's run_playbook starts for `event`:
+    the rules engine passes the event on as JSON, run_playbook writes {"ansible_eda": {..., "event": ...}} to
+    env/extravars with yaml.dump, and ansible-runner hands that file to ansible-playbook as -e @file, which this
+    core loads with load_extra_vars."""
+    extravars = tmp_path / "extravars"
+    as_the_rules_engine_returns_it = json.loads(json.dumps(event))
+    extravars.write_text(yaml.dump({"ansible_eda": {"ruleset": "rs", "rule": "r",
+                                                    "event": as_the_rules_engine_returns_it}}))
+    monkeypatch.setattr(context, "CLIARGS", ImmutableDict(extra_vars=("@%s" % extravars,)))
+    monkeypatch.setattr(load_extra_vars, "extra_vars", None, raising=False)  # it keeps what it loaded first
+    loader = DataLoader()
+    return Templar(loader, variables=load_extra_vars(loader))
+
+
+def test_names_read_as_registered_but_no_string_of_the_event_holds_a_template_delimiter(sandbox, tmp_path):
+    hostile = hostile_device(tmp_path)
+    event = appeared(sandbox, hostile)
+    device = event["remoteit"]["device"]
+    assert device["name"] == "{" + WORD_JOINER + hostile["name"][1:], "one invisible character, after the first {"
+    assert visible(device["name"]) == hostile["name"]
+    assert visible(device["services"][0]["name"]) == hostile["services"][0]["name"]
+    assert device["services"][0]["name"].endswith(" {" + WORD_JOINER), "a final { cannot make one with what follows"
+    assert not [text for text in strings(event) if re.search(r"\{[{%#]", text)]
+    listed = as_device_info_lists(sandbox, hostile["name"])
+    assert {key: value for key, value in device.items() if key not in ("name", "services")} \
+        == {key: value for key, value in listed.items() if key not in ("name", "services")}, "the rest is as listed"
+
+
+def test_a_playbook_that_run_playbook_starts_uses_hostile_names_as_text_and_runs_nothing(
+        sandbox, tmp_path, monkeypatch):
+    hostile = hostile_device(tmp_path)
+    templar = as_run_playbook_hands_it_on(appeared(sandbox, hostile), tmp_path, monkeypatch)
+    name = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.name }}"))
+    service = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[0].name }}"))
+    whole = templar.template(trust_as_template("{{ ansible_eda.event }}"))
+    # What a playbook made of them, put where it would be templated again (a fact on 2.16-2.18, say): still text.
+    again = templar.template(trust_as_template(name + " " + service))
+    assert not list(tmp_path.glob("*-ran")), "a name ran a command"
+    assert (visible(name), visible(service)) == (hostile["name"], hostile["services"][0]["name"])
+    assert visible(whole["remoteit"]["device"]["name"]) == hostile["name"]
+    assert visible(again) == hostile["name"] + " " + hostile["services"][0]["name"]
+    assert templar.template(trust_as_template("{{ ansible_eda.event.remoteit.type }}")) == "appeared"

@@ -15,7 +15,10 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import socket
+import subprocess
+import sys
 import time
 from email.utils import formatdate
 from pathlib import Path
@@ -93,6 +96,13 @@ class Client:
 
     def disconnect(self, connection_id):
         return self.gql("mutation($id: String!) { disconnect(connectionId: $id) }", {"id": connection_id})
+
+
+def run_cli(*arguments):
+    """`python -m remoteit_sandbox` with these arguments, its output piped."""
+    environment = {**os.environ, "PYTHONPATH": str(SANDBOX_DIR)}
+    return subprocess.Popen([sys.executable, "-m", "remoteit_sandbox", *arguments], env=environment,
+                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
 
 
 def wait_for(predicate, timeout=5.0):

@@ -120,9 +120,63 @@ def test_hold_processes_the_request_then_answers_late(sandbox, client):
     ({"field": "connect", "hold": -1}, "fault hold must be a number >= 0"),
     ({"field": "connect", "hold": True}, "fault hold must be a number >= 0"),
     ({"field": "connect", "hold": 5, "drop_response": True}, "only one of"),
-    ({"field": "connect", "hold": 0}, "needs one of status, malformed, drop_response, hold or a delay"),
+    ({"field": "connect", "hold": 0}, "needs one of status, malformed, drop_response, hold, answer or a delay"),
 ])
 def test_bad_hold_rules_are_refused(sandbox, rule, message):
+    with pytest.raises(ValueError, match=message):
+        sandbox.add_faults([rule])
+    assert sandbox.faults.pending() == []
+
+
+HOSTILE = "-oProxyCommand=touch /tmp/x"
+
+
+def test_answer_replaces_fields_of_a_connect_whose_proxy_stays_live(sandbox, client):
+    sandbox.add_faults([{"field": "connect", "answer": {"host": HOSTILE, "port": 70000, "url": None, "session": {"id": "x"}, "extra": [1]}}])
+    answer = client.data('mutation { connect(serviceId: "80:00:00:00:01:00:01:01") { id host port url session { id } } }')["connect"]
+    (proxy,) = requests.get(sandbox.inspect_url + "/proxies", timeout=TIMEOUT).json()
+    assert answer == {"id": proxy["id"], "host": HOSTILE, "port": 70000, "url": None, "session": {"id": "x"}, "extra": [1]}
+    assert proxy["port"] != 70000  # the real proxy, on its real port, still open
+    assert client.data("{ login { sessions { id } } }")["login"]["sessions"] == [{"id": proxy["id"]}]
+    entry = sandbox.requests()[-2]
+    assert (entry["fields"], entry["status"], entry["fault"]["answer"]["port"]) == (["connect"], 200, 70000)
+    assert client.connect("80:00:00:00:01:00:02:01")["host"] == "127.0.0.1"  # used up
+
+
+@pytest.mark.parametrize("field, query, answer", [
+    ("login", LOGIN, "not an object"),
+    ("login", LOGIN, None),
+    ("login", LOGIN, [{"id": 1}]),
+    ("connect", 'mutation { connect(serviceId: "80:00:00:00:09:09:09:09") { id } }', {"host": HOSTILE}),  # data is null after the error
+])
+def test_answer_that_is_not_an_object_or_to_a_field_without_one_replaces_it_whole(sandbox, client, field, query, answer):
+    sandbox.add_faults([{"field": field, "answer": answer}])
+    assert client.gql(query)["data"] == {field: answer}
+
+
+def test_answer_to_disconnect_replaces_its_boolean_after_closing_the_proxy(sandbox, client):
+    connection = client.connect("80:00:00:00:01:00:02:01")
+    sandbox.add_faults([{"field": "disconnect", "answer": {"ok": "maybe"}}])
+    assert client.disconnect(connection["id"]) == {"data": {"disconnect": {"ok": "maybe"}}}
+    assert sandbox.proxies() == []
+
+
+def test_false_and_null_answers_are_effects_that_fire_times_times(sandbox, client):
+    faults = requests.post(sandbox.inspect_url + "/faults", json=[{"field": "login", "answer": False, "times": 2}], timeout=TIMEOUT)
+    assert faults.json() == [{"field": "login", "answer": False, "times": 2}]
+    assert [client.gql(LOGIN)["data"] for _attempt in range(2)] == [{"login": False}] * 2
+    assert client.data(LOGIN)["login"]["id"]
+    sandbox.add_faults({"field": "login", "answer": None})
+    assert sandbox.faults.pending() == [{"field": "login", "answer": None, "times": 1}]
+
+
+@pytest.mark.parametrize("rule, message", [
+    ({"field": "*", "answer": {"id": "x"}}, "needs the field whose answer it replaces"),
+    ({"answer": {"id": "x"}}, "needs the field whose answer it replaces"),
+    ({"field": "connect", "answer": None, "hold": 1}, "only one of"),
+    ({"field": "connect", "answer": {"port": object()}}, "fault answer must be JSON"),
+])
+def test_bad_answer_rules_are_refused(sandbox, rule, message):
     with pytest.raises(ValueError, match=message):
         sandbox.add_faults([rule])
     assert sandbox.faults.pending() == []

@@ -8,25 +8,17 @@
 from __future__ import annotations
 
 import json
-import os
 import select
 import shutil
 import signal
 import subprocess
-import sys
 from types import SimpleNamespace
 
 import pytest
 import requests
 from remoteit_sandbox import Sandbox
 from remoteit_sandbox.world import DEMO_KEY_ID, DEMO_SECRET
-from .sandbox_helpers import SANDBOX_DIR, TIMEOUT, Client
-
-
-def run_cli(*arguments):
-    environment = {**os.environ, "PYTHONPATH": str(SANDBOX_DIR)}
-    return subprocess.Popen([sys.executable, "-m", "remoteit_sandbox", *arguments], env=environment,
-                            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+from .sandbox_helpers import TIMEOUT, Client, run_cli
 
 
 def test_cli_announces_itself_serves_and_exits_cleanly_on_sigterm(tmp_path):

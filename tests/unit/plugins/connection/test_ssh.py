@@ -7,7 +7,10 @@
 
 from __future__ import annotations
 
+import json
 import socket
+import subprocess
+import sys
 
 import pytest
 import yaml
@@ -25,6 +28,9 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import
 from ..plugin_utils.fakes import FakeClient, device
 
 SERVICE = "80:00:00:00:01:00:00:01"
+ALIAS_NAME = "remoteit-80-00-00-00-01-00-00-01"  # the plugin's documentation: remoteit- and the service id
+ALIAS_TEXT = "HostKeyAlias=" + ALIAS_NAME
+ALIAS = ALIAS_TEXT.encode()
 
 
 def test_every_option_of_the_running_cores_ssh_is_declared_with_its_variables_and_settings():
@@ -55,11 +61,139 @@ def connection(tmp_path, monkeypatch):
     return plugin
 
 
-def test_the_first_use_points_ssh_at_a_proxy_with_the_services_host_key_alias(connection):
+def test_the_first_use_points_ssh_at_a_proxy_and_leaves_the_users_ssh_args_alone(connection):
     connection._point_at(connection._ensure_proxy(replace=None))
     assert (connection.get_option("host"), connection.get_option("port")) == ("proxy.example", 33000)
-    assert connection.get_option("ssh_common_args") == "-o Foo=bar -o HostKeyAlias=remoteit-80-00-00-00-01-00-00-01"
+    assert connection.get_option("ssh_common_args") == "-o Foo=bar", "the alias goes into argv, not into a shell line"
     assert connection._manager.client.count("connect") == 1
+
+
+@pytest.fixture
+def argv(connection, monkeypatch):
+    """The commands ansible-core's ssh code runs, ssh, scp and sftp alike, each answered with success."""
+    commands = []
+
+    def bare_run(cmd, in_data, sudoable=True, checkrc=True):
+        commands.append(cmd)
+        return 0, b"", b""
+
+    monkeypatch.setattr(connection, "_bare_run", bare_run)
+    return commands
+
+
+def transfers(connection, tmp_path):
+    """A command, then a copy each way over sftp and over scp, as modules and ansible.builtin.copy/fetch do."""
+    local = tmp_path / "local.txt"
+    local.write_text("data\n")
+    connection.exec_command("true")
+    for method in ("sftp", "scp"):
+        connection.set_option("ssh_transfer_method", method)
+        connection.put_file(str(local), "/tmp/remote.txt")
+        connection.fetch_file("/tmp/remote.txt", str(tmp_path / "fetched.txt"))
+
+
+def test_ssh_scp_and_sftp_get_the_alias_as_one_option_after_the_users_options_and_before_the_host(connection, argv, tmp_path):
+    transfers(connection, tmp_path)
+    assert [cmd[0] for cmd in argv] == [b"ssh", b"sftp", b"sftp", b"scp", b"scp"]
+    for cmd in argv:
+        assert [arg for arg in cmd if b"HostKeyAlias" in arg] == [ALIAS], cmd
+        at = cmd.index(ALIAS)
+        assert cmd[at - 1] == b"-o", cmd
+        assert cmd.index(b"Foo=bar") < at, "ssh keeps an option's first value: the user's options come first"
+        host = [index for index, arg in enumerate(cmd) if arg.lstrip(b"[").startswith(b"proxy.example")]
+        assert host and host[0] > at, "an option after the host is no option to ssh: %s" % cmd
+
+
+def ssh_reads(cmd):
+    """The configuration ssh itself reads from this command line (ssh -G connects nowhere)."""
+    host = cmd.index(b"proxy.example")
+    shown = subprocess.run(cmd[:host] + [b"-G", b"proxy.example"], capture_output=True, check=True)
+    return dict(line.split(" ", 1) for line in shown.stdout.decode().splitlines() if " " in line)
+
+
+@pytest.mark.parametrize("option", ["ssh_common_args", "ssh_extra_args"])
+def test_a_users_own_host_key_alias_wins_as_ssh_reads_it(connection, argv, option):
+    connection.set_option("ssh_common_args", "-o ServerAliveInterval=5")  # ssh -G refuses the fixture's Foo=bar
+    connection._point_at(connection._ensure_proxy(replace=None))
+    assert ssh_reads(connection._build_command("ssh", "ssh", "proxy.example"))["hostkeyalias"] == ALIAS_NAME
+    connection.set_option(option, "-o HostKeyAlias=my-own-alias")
+    connection.exec_command("true")
+    assert ssh_reads(argv[-1])["hostkeyalias"] == "my-own-alias"
+
+
+HOSTILE = [
+    ("host", "-oProxyCommand=touch /tmp/remoteit-pwned"),
+    ("host", "proxy.example -oProxyCommand=touch /tmp/remoteit-pwned"),
+    ("host", "'\" -oProxyCommand=touch /tmp/remoteit-pwned \"'"),
+    ("port", "22 -oProxyCommand=touch /tmp/remoteit-pwned"),
+    ("port", "22"),
+    ("port", 0),
+    ("service_id", "80:00:00:00:01:00:00:01\" -oProxyCommand=touch /tmp/remoteit-pwned \""),
+    ("service_id", "80-00-00-00-01-00-00-01 -oLocalCommand=id"),
+]
+
+
+@pytest.mark.parametrize("field, value", HOSTILE)
+def test_a_hostile_proxy_record_is_refused_naming_the_field_and_never_reaches_argv(connection, argv, monkeypatch, field, value):
+    record = dict(connection._ensure_proxy(replace=None), **{field: value})
+    monkeypatch.setattr(connection, "_ensure_proxy", lambda replace, open_new=True: record)
+    with pytest.raises(AnsibleConnectionFailure, match="refused the proxy record conn-1: %s: " % field):
+        connection.exec_command("true")
+    with pytest.raises(AnsibleConnectionFailure, match="refused the proxy record conn-1: %s: " % field):
+        connection.put_file(__file__, "/tmp/remote.txt")
+    assert argv == []
+    assert connection._proxy is None and connection.get_option("host") != value
+
+
+def test_the_alias_and_the_host_are_checked_again_where_argv_is_built(connection, argv):
+    """Defence in depth: whatever changed the proxy or the host after they were checked, ssh never runs with it."""
+    connection._point_at(connection._ensure_proxy(replace=None))
+    connection._proxy = dict(connection._proxy, service_id=HOSTILE[6][1])
+    with pytest.raises(AnsibleConnectionFailure, match="refused to run ssh: service_id: "):
+        connection._build_command("ssh", "ssh", "proxy.example")
+    connection._point_at(connection._ensure_proxy(replace=None))
+    connection.host = HOSTILE[0][1]
+    with pytest.raises(AnsibleConnectionFailure, match="refused to run ssh: host: "):
+        connection._build_command("ssh", "ssh", connection.host)
+
+
+def fake_ssh(tmp_path):
+    """An ssh executable that logs its arguments (a JSON list a line) and succeeds, as `ssh -O` with a master does."""
+    log, script = tmp_path / "ssh.log", tmp_path / "fake-ssh"
+    script.write_text("#!%s\nimport json, sys\nwith open(%r, 'a') as log:\n    log.write(json.dumps(sys.argv[1:]) + '\\n')\n"
+                      % (sys.executable, str(log)))
+    script.chmod(0o700)
+    return script, log
+
+
+def logged(log):
+    return [json.loads(line) for line in log.read_text().splitlines()] if log.exists() else []
+
+
+def fresh_plugin(manager, tmp_path):
+    """A plugin that never connected, over `manager`, as ansible-core resets a connection (meta: reset_connection)."""
+    plugin = connection_loader.get("community.remoteit.ssh", PlayContext(), None)
+    plugin.set_options(var_options={"inventory_hostname": "pi-kitchen", "ansible_ssh_executable": str(fake_ssh(tmp_path)[0])})
+    plugin._manager = manager
+    return plugin
+
+
+def test_a_reset_stops_the_recorded_proxys_master_with_the_alias_and_opens_nothing(connection, tmp_path):
+    connection._ensure_proxy(replace=None)
+    plugin = fresh_plugin(ProxyManager(connection._manager.client, connection._manager.store), tmp_path)
+    plugin.reset()
+    commands = logged(tmp_path / "ssh.log")
+    assert [cmd[-3:] for cmd in commands] == [["-O", "check", "proxy.example"], ["-O", "stop", "proxy.example"]]
+    for cmd in commands:
+        assert [arg for arg in cmd if "HostKeyAlias" in arg] == [ALIAS_TEXT] and cmd[cmd.index(ALIAS_TEXT) - 1] == "-o"
+    assert connection._manager.client.count("connect") == 1, "a reset opened a proxy"
+
+
+def test_a_reset_with_no_recorded_proxy_runs_nothing_and_opens_nothing(connection, tmp_path):
+    plugin = fresh_plugin(connection._manager, tmp_path)
+    plugin.reset()
+    assert logged(tmp_path / "ssh.log") == []
+    assert connection._manager.client.count("connect") == 0
 
 
 def test_the_device_defaults_to_the_inventory_host_and_is_reused_on_the_next_task(connection):

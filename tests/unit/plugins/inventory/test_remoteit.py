@@ -264,27 +264,44 @@ def test_eager_with_one_worker_opens_one_proxy_at_a_time(build_inventory, monkey
     assert probe.peak == 1 and len(probe.clients) == 2
 
 
-def test_eager_opens_no_more_after_a_failure_names_the_device_and_keeps_what_it_opened(
-        build_inventory, monkeypatch, tmp_path):
+class Refusing(FakeClient):
+    """A client whose connect to some services is refused."""
+
+    def __init__(self, devices, refused):
+        super().__init__(devices)
+        self.refused = refused
+
+    def connect(self, service_id, host_ip, after_lost_answer=None):
+        if service_id in self.refused:
+            self.calls.append(("connect", service_id, host_ip))
+            raise RemoteitError("remote.it refused: quota exceeded", kind="api")
+        return super().connect(service_id, host_ip, after_lost_answer)
+
+
+def test_eager_keeps_every_device_it_could_reach_and_warns_naming_the_others(build_inventory, monkeypatch, tmp_path):
     fleet = ssh_fleet(6)
     failing = fleet[1]["services"][0]["id"].upper()
-
-    class Refusing(FakeClient):
-        def connect(self, service_id, host_ip, after_lost_answer=None):
-            if service_id == failing:
-                self.calls.append(("connect", service_id, host_ip))
-                raise RemoteitError("remote.it refused: quota exceeded", kind="api")
-            return super().connect(service_id, host_ip, after_lost_answer)
-
-    client = Refusing(fleet)
+    warnings = []
+    monkeypatch.setattr(inventory_module().display, "warning", warnings.append)
+    client = Refusing(fleet, {failing})
     connections_file = tmp_path / "connections.json"
-    with pytest.raises(AnsibleParserError, match=r"device pi-01 \[80:00:00:00:05:00:01:00\]: remote.it refused"):
-        build_inventory(client, connect_service="ssh", connect_mode="eager", connect_workers=1,
-                        connections_file=str(connections_file))
-    opened = [call[1] for call in client.calls if call[0] == "connect"]
-    assert opened == [fleet[0]["services"][0]["id"].upper(), failing]  # one worker: nothing after the failure
+    inventory = build_inventory(client, connect_service="ssh", connect_mode="eager", connect_workers=2,
+                                connections_file=str(connections_file))
+    reached = sorted(name for name, host in inventory.hosts.items() if "ansible_host" in host.vars)
+    assert reached == ["pi-00", "pi-02", "pi-03", "pi-04", "pi-05"]
+    assert "ansible_host" not in inventory.hosts["pi-01"].vars  # still a host, without a proxy
+    assert warnings == ["remote.it inventory: device 'pi-01' [80:00:00:00:05:00:01:00]: remote.it refused: quota "
+                        "exceeded; the device has no proxy in this inventory"]
     records = json.loads(connections_file.read_text())["connections"]
-    assert [record["service_id"] for record in records] == opened[:1]
+    assert len(records) == 5 and failing not in {record["service_id"] for record in records}
+
+
+def test_eager_fails_naming_the_device_when_no_proxy_can_be_opened(build_inventory, tmp_path):
+    fleet = ssh_fleet(3)
+    client = Refusing(fleet, {device["services"][0]["id"].upper() for device in fleet})
+    with pytest.raises(AnsibleParserError, match=r"device 'pi-00' \[80:00:00:00:05:00:00:00\]: remote.it refused"):
+        build_inventory(client, connect_service="ssh", connect_mode="eager", connect_workers=1,
+                        connections_file=str(tmp_path / "connections.json"))
 
 
 def test_eager_rejects_connect_workers_below_one(build_inventory, tmp_path):

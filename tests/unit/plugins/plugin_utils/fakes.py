@@ -10,7 +10,7 @@ from __future__ import annotations
 import datetime
 import itertools
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError, _connection
 
 
 def device(name, device_id, state="active", services=(("ssh", "01"),)):
@@ -37,6 +37,7 @@ class FakeClient:
         self.calls = []
         self.connect_failures = []
         self.before_connect = None  # called with each attempt, to look at the world as it is sent
+        self.answer = {}  # fields of the connect answer replaced, as a hostile API would answer
         self._ids = itertools.count(1)
 
     def iter_devices(self, name=None, state=None, application=None):
@@ -66,10 +67,12 @@ class FakeClient:
                 self.before_connect()
             if not self.connect_failures:
                 connection_id = self.add_session(service_id)
-                return {"id": connection_id, "host": "proxy.example", "port": 33000,
-                        "url": "tcp://proxy.example:33000", "reverseProxy": False, "created": self.session_list[-1]["timestamp"],
-                        "timeout": 28800,
-                        "session": {"id": connection_id, "target": {"name": "ssh", "device": {"id": "D", "name": "dev"}}}}
+                return _connection(dict({
+                    "id": connection_id, "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
+                    "reverseProxy": False, "created": self.session_list[-1]["timestamp"], "timeout": 28800,
+                    "session": {"id": connection_id,
+                                "target": {"name": "ssh", "device": {"id": "80:00:00:00:00:00:00:0D", "name": "dev"}}}},
+                    **self.answer))
             failure = self.connect_failures.pop(0)
             if not isinstance(failure, AmbiguousResultError):
                 raise failure  # refused: nothing opened

@@ -22,6 +22,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitClient,
     RemoteitError,
+    UnusableConnectError,
     normalize_api_url,
     retry_after_seconds,
     sign_request,
@@ -198,10 +199,94 @@ def test_malformed_responses_are_reported_not_crashed_on(response):
     assert "malformed API response" in str(error.value)
 
 
-def test_connect_without_an_address_is_malformed():
-    client = make_client(data(connect={"id": "c1", "host": None, "url": None}))
-    with pytest.raises(RemoteitError, match="malformed"):
+GOOD_CONNECT = {"id": "c1", "reverseProxy": False, "host": "127.0.0.1", "port": 33000, "url": "tcp://127.0.0.1:33000",
+                "created": "2026-01-01T00:00:00Z", "timeout": 28800, "session": {"id": "s1"}}
+
+
+@pytest.mark.parametrize("fields, problem", [
+    pytest.param({"host": None, "url": None}, "host: NoneType is not a host name", id="no-address"),
+    pytest.param({"host": "-oProxyCommand=touch /tmp/x"}, "host: '-oProxyCommand=touch /tmp/x' is not", id="host-option"),
+    pytest.param({"host": "proxy example"}, "host: 'proxy example' is not", id="host-space"),
+    pytest.param({"host": "proxy\nexample"}, "host: 'proxy\\\\nexample' is not", id="host-newline"),
+    pytest.param({"host": 5}, "host: int is not", id="host-number"),
+    pytest.param({"port": 0}, "port: int is not a port", id="port-0"),
+    pytest.param({"port": 70000}, "port: int is not a port", id="port-70000"),
+    pytest.param({"port": -1}, "port: int is not a port", id="port-negative"),
+    pytest.param({"port": True}, "port: bool is not a port", id="port-bool"),
+    pytest.param({"port": "abc"}, "port: 'abc' is not a port", id="port-text"),
+    pytest.param({"port": "22"}, "port: '22' is not a port", id="port-numeric-text"),
+    pytest.param({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: NoneType", id="file-url"),
+    pytest.param({"url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not", id="port-proxy-file-url"),
+    pytest.param({"reverseProxy": True, "url": "http://127.0.0.1:8080"}, "port: a reverse proxy has no port",
+                 id="reverse-proxy-with-port"),
+    pytest.param({"reverseProxy": True, "port": None, "url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not a http/https",
+                 id="reverse-proxy-file-url"),
+    pytest.param({"reverseProxy": True, "port": None, "url": None}, "url: a reverse proxy needs one",
+                 id="reverse-proxy-without-url"),
+    pytest.param({"reverseProxy": "yes"}, "reverse_proxy: 'yes' is not true or false", id="reverse-proxy-text"),
+    pytest.param({"session": {"id": "-oX"}}, "session.id: '-oX' is not a connection id", id="session-id"),
+    pytest.param({"timeout": "8h"}, "timeout: '8h' is not", id="timeout-text"),
+])
+def test_a_connect_answer_that_cannot_be_used_is_refused_naming_the_field(fields, problem):
+    client = make_client(data(connect=dict(GOOD_CONNECT, **fields)))
+    with pytest.raises(UnusableConnectError) as error:
         client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+    assert problem in str(error.value)
+    assert error.value.kind == "response"
+    assert error.value.connection_id == "c1"  # so the proxy it opened can be closed
+
+
+@pytest.mark.parametrize("connection_id", ["'-oProxyCommand=x'", "", None, 5, "c" * 129])
+def test_a_connect_answer_whose_id_is_not_an_id_has_nothing_to_close_by(connection_id):
+    client = make_client(data(connect=dict(GOOD_CONNECT, id=connection_id)))
+    with pytest.raises(UnusableConnectError, match="cannot be used: id: ") as error:
+        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+    assert error.value.connection_id is None
+
+
+@pytest.mark.parametrize("fields, address", [
+    pytest.param({}, ("127.0.0.1", 33000, "tcp://127.0.0.1:33000"), id="port-proxy"),
+    pytest.param({"host": None, "port": None, "url": "tcp://proxy.remote.it:33001"},
+                 ("proxy.remote.it", 33001, "tcp://proxy.remote.it:33001"), id="port-proxy-by-url"),
+    pytest.param({"host": "::1", "url": None}, ("::1", 33000, None), id="ipv6"),
+    pytest.param({"reverseProxy": True, "host": None, "port": None, "url": "https://x1.p.remote.it"},
+                 ("x1.p.remote.it", None, "https://x1.p.remote.it"), id="reverse-proxy"),
+])
+def test_a_usable_connect_answer_is_kept_as_given(fields, address):
+    connection = make_client(data(connect=dict(GOOD_CONNECT, **fields))).connect("80:00:00:00:01:00:00:02", "0.0.0.0")
+    assert (connection["host"], connection["port"], connection["url"]) == address
+    assert (connection["id"], connection["session_id"]) == ("c1", "s1")
+
+
+def test_devices_and_services_whose_id_is_not_an_id_are_left_out_with_a_warning():
+    bad_device = dict(device(2), id="'-oProxyCommand=touch /tmp/x'")
+    odd_services = dict(device(3), services=[dict(device(3)["services"][0], id="80:00'-oX'"), device(3)["services"][0]])
+    warnings = []
+    client = make_client(data(login={"devices": {"hasMore": False, "items": [device(1), bad_device, odd_services]}}),
+                         warn=warnings.append)
+    devices = list(client.iter_devices())
+    assert [item["name"] for item in devices] == ["dev-1", "dev-3"]
+    assert [service["id"] for service in devices[1]["services"]] == ["80:00:00:00:00:00:01:03"]
+    assert len(warnings) == 2
+    assert "left out a device that remote.it listed: its id: \"'-oProxyCommand=touch /tmp/x'\" is not a remote.it id" \
+        in warnings[0]
+    assert "left out a service of device 'dev-3'" in warnings[1]
+
+
+def test_sessions_whose_id_is_not_an_id_are_left_out():
+    sessions = [{"id": "s1", "timestamp": "2026-01-01T00:00:00Z"}, {"id": "-oProxyCommand=x"}, {"id": None}]
+    assert [session["id"] for session in make_client(data(login={"sessions": sessions})).sessions()] == ["s1"]
+
+
+def test_api_error_text_is_bounded_and_control_characters_escaped():
+    name = "\x1b[31m" + "x" * 10000 + "\nforged line"
+    client = make_client(data(), http_response(body={"errors": [{"message": "Device %s is inactive" % name}]}))
+    client._pool.answers.pop(0)
+    with pytest.raises(RemoteitError) as error:
+        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
+    message = str(error.value)
+    assert "\x1b" not in message and "\n" not in message
+    assert "\\x1b[31m" in message and len(message) < 400
 
 
 def test_a_null_login_means_the_credentials_are_not_valid():

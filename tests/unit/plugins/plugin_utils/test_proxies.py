@@ -205,6 +205,37 @@ def test_a_lost_connect_answer_closes_the_orphan_and_tries_again(manager):
     assert manager.store.records() == [record]
 
 
+@pytest.mark.parametrize("answer", [
+    pytest.param({"host": "-oProxyCommand=touch /tmp/x"}, id="hostile-host"),
+    pytest.param({"port": 70000}, id="port-out-of-range"),
+    pytest.param({"id": "'-oX'"}, id="id-not-an-id"),  # closed as a lost answer's: found among the sessions
+])
+def test_an_unusable_connect_answer_closes_its_proxy_at_once_and_records_nothing(manager, answer):
+    manager.client.answer = answer
+    with pytest.raises(RemoteitError, match="cannot be used: .*the proxy it opened was closed, and nothing was recorded"):
+        manager.open(TARGET, LATCHING)
+    assert manager.client.session_list == []
+    assert manager.store.records() == []
+    assert manager.client.count("connect") == 1
+
+
+def test_an_unusable_connect_answer_whose_proxy_cannot_be_closed_keeps_its_intent(manager, monkeypatch):
+    manager.client.answer = {"port": "abc"}
+
+    def unreachable(connection_id, service_id=None):
+        raise RemoteitError("cannot reach https://api.example/graphql/v1: [Errno 101] Network is unreachable")
+
+    monkeypatch.setattr(manager.client, "disconnect", unreachable)
+    with pytest.raises(RemoteitError, match="closing the proxy it opened failed too .* its intent stays"):
+        manager.open(TARGET, LATCHING)
+    assert [record.get("intent") for record in manager.store.records()] == [True]
+    monkeypatch.undo()
+    manager.client.answer = {}
+    fresh(manager).ensure(TARGET, LATCHING, 0)  # the next open settles it: the unusable proxy is closed
+    assert len(manager.client.session_list) == 1
+    assert [record.get("intent") for record in manager.store.records()] == [None]
+
+
 def test_lost_connect_answers_beyond_the_retries_fail_with_nothing_left_open(manager):
     manager.client.connect_failures.extend([AmbiguousResultError("no answer")] * 3)
     with pytest.raises(RemoteitError, match=r"closed 3 proxy"):
@@ -489,8 +520,9 @@ def test_sessions_of_handed_records_are_not_taken_for_unrecorded_ones(manager):
     pytest.param(None, None, [], id="none"),
     pytest.param(None, {"changed": False, "connection": {}}, [], id="host-var-used-for-something-else"),
     pytest.param([None, ""], "", [], id="hosts-with-nothing"),
-    pytest.param([{"id": "a", "service_id": SERVICE.lower(), "host_ip": "latching", "port": "4000"}],
-                 {"id": "a", "service_id": SERVICE, "host_ip": LATCHING}, ["a"], id="same-record-twice"),
+    pytest.param([{"id": "a", "service_id": SERVICE.lower(), "host_ip": "latching", "host": "127.0.0.1", "port": "4000"}],
+                 {"id": "a", "service_id": SERVICE, "host_ip": LATCHING, "host": "127.0.0.1", "port": 4000}, ["a"],
+                 id="same-record-twice"),
 ])
 def test_handed_records_are_normalized_and_deduplicated(connections, connection, expected):
     records = handed_records(connections, connection)

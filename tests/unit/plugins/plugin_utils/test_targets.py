@@ -52,8 +52,8 @@ def test_the_service_may_be_omitted_when_the_device_has_one():
 
 @pytest.mark.parametrize("selection, kind, mentions", [
     ({"service_id": "80:00:zz"}, "invalid_input", ["8 hex octets"]),
-    ({"device": "kiosk-lobby"}, "ambiguous", ["kiosk-lobby [80:00:00:00:04:00:00:00]",
-                                              "KIOSK-LOBBY [80:00:00:00:05:00:00:00]"]),
+    ({"device": "kiosk-lobby"}, "ambiguous", ["'kiosk-lobby' [80:00:00:00:04:00:00:00]",
+                                              "'KIOSK-LOBBY' [80:00:00:00:05:00:00:00]"]),
     ({"device": "pi-kit"}, "not_found", ["pi-kitchen", "pi-kitchen-2"]),
     ({"device": "toaster"}, "not_found", ["your devices", "gateway-01", "kiosk-lobby"]),
     ({"device": "pi-kitchen/ssh"}, "not_found", [

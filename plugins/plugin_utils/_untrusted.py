@@ -1,0 +1,189 @@
+# -*- coding: utf-8 -*-
+# Copyright (c) community.remoteit contributors
+# GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
+# SPDX-License-Identifier: GPL-3.0-or-later
+
+"""Checks of every value that crosses the trust boundary before anything uses it.
+
+API answers come over a network, device and service names are chosen by whoever registered a device, and a
+connections file may have been written by someone else: a host becomes an argument of ssh, a port a socket
+address, an id an ssh option. Each check raises ValueError saying what is wrong with the value; callers name
+the field and where it came from.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import re
+from urllib.parse import urlsplit
+
+# \Z, not $: $ also matches before a final line break.
+SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}\Z")
+# Connection and session ids are the API's own tokens (the sandbox's are uuids): letters, digits and . _ : -
+CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
+CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+PORT_PROXY_URL_SCHEMES = ("tcp", "http", "https")
+REVERSE_PROXY_URL_SCHEMES = ("http", "https")
+TEXT_LIMIT = 200
+
+
+def bounded(value, limit=TEXT_LIMIT):
+    """Data for a message: control and other unprintable characters escaped, cut to `limit` characters."""
+    text = value if isinstance(value, str) else str(value)
+    escaped = "".join(char if char.isprintable() else char.encode("unicode_escape").decode("ascii")
+                      for char in text)
+    return escaped if len(escaped) <= limit else "%s...(%d characters)" % (escaped[:limit], len(text))
+
+
+def _describe(value):
+    return repr(bounded(value, 60)) if isinstance(value, str) else type(value).__name__
+
+
+def service_id(value):
+    """A remote.it device or service id: 8 hex octets separated by colons, in either case, returned as given."""
+    if not isinstance(value, str) or not SERVICE_ID_RE.match(value):
+        raise ValueError("%s is not a remote.it id (8 hex octets separated by colons)" % _describe(value))
+    return value
+
+
+def connection_id(value):
+    if not isinstance(value, str) or not CONNECTION_ID_RE.match(value):
+        raise ValueError("%s is not a connection id (up to 128 letters, digits, '.', '_', ':' or '-', not "
+                         "starting with '-')" % _describe(value))
+    return value
+
+
+def port(value):
+    """A TCP port: an integer 1-65535 (a bool or a numeric string is not one)."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 1 <= value <= 65535:
+        raise ValueError("%s is not a port (an integer from 1 to 65535)" % _describe(value))
+    return value
+
+
+def host(value):
+    """A host name or an IP address, never anything ssh or a socket could read otherwise (an option, a list)."""
+    if isinstance(value, str) and value and len(value) <= 253:
+        try:
+            ipaddress.ip_address(value[1:-1] if value.startswith("[") and value.endswith("]") else value)
+            return value
+        except ValueError:
+            labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
+            if all(HOST_LABEL_RE.match(label) for label in labels):
+                return value
+    raise ValueError("%s is not a host name or IP address" % _describe(value))
+
+
+def url(value, schemes):
+    """A URL of one of `schemes` whose host is a host and whose port, if any, is a port."""
+    if isinstance(value, str) and not CONTROL_RE.search(value) and " " not in value:
+        parts = urlsplit(value)
+        try:
+            valid_port = parts.port is None or 1 <= parts.port <= 65535
+        except ValueError:
+            valid_port = False
+        if parts.scheme.lower() in schemes and parts.hostname and valid_port:
+            try:
+                return host(parts.hostname) and value
+            except ValueError:
+                pass
+    raise ValueError("%s is not a %s URL" % (_describe(value), "/".join(schemes)))
+
+
+def text(value):
+    """A name: any string (it is shown bounded and never templated or run), or nothing."""
+    if value is not None and not isinstance(value, str):
+        raise ValueError("%s is not a string" % _describe(value))
+    return value
+
+
+def optional(check, value, *args):
+    return None if value is None else check(value, *args)
+
+
+def proxy_address(reverse_proxy, host_value, port_value, url_value):
+    """The checks that make an answer or a record usable: a port proxy has a host and a port, a reverse proxy an
+    http(s) url and no port. Raises ValueError naming the field."""
+    if not isinstance(reverse_proxy, bool):
+        raise ValueError("reverse_proxy: %s is not true or false" % _describe(reverse_proxy))
+    if reverse_proxy:
+        if port_value is not None:
+            raise ValueError("port: a reverse proxy has no port, yet %s was given" % _describe(port_value))
+        if url_value is None:
+            raise ValueError("url: a reverse proxy needs one")
+        _field("url", url, url_value, REVERSE_PROXY_URL_SCHEMES)
+        _field("host", optional, host, host_value)
+        return
+    _field("host", host, host_value)
+    _field("port", port, port_value)
+    _field("url", optional, url, url_value, PORT_PROXY_URL_SCHEMES)
+
+
+def _field(name, check, *args):
+    try:
+        return check(*args)
+    except ValueError as exc:
+        raise ValueError("%s: %s" % (name, exc)) from None
+
+
+def _address(value):
+    """host_ip as the API takes it: one IPv4 or IPv6 address (latching and public are addresses too)."""
+    try:
+        if isinstance(value, str):
+            return str(ipaddress.ip_address(value))
+    except ValueError:
+        pass
+    raise ValueError("%s is not an IP address" % _describe(value))
+
+
+def _non_negative(value):
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        raise ValueError("%s is not a whole number of seconds" % _describe(value))
+    return value
+
+
+def _intent_id(value):
+    if not (isinstance(value, str) and value.startswith("intent-") and CONNECTION_ID_RE.match(value)):
+        raise ValueError("%s is not an intent id" % _describe(value))
+    return value
+
+
+# The fields of a record in the connections file and their checks; a missing optional field is None.
+RECORD_FIELDS = {
+    "id": connection_id,
+    "session_id": lambda value: optional(connection_id, value),
+    "api_url": lambda value: optional(url, value, REVERSE_PROXY_URL_SCHEMES),  # none in one handed over
+    "service_id": service_id,
+    "service_name": text,
+    "device_id": lambda value: optional(service_id, value),
+    "device_name": text,
+    "host_ip": _address,
+    "created": text,
+    "expires_at": text,
+    "confirmed_at": text,
+    "timeout": lambda value: None if value is None else _non_negative(value),
+}
+INTENT_FIELDS = {
+    "id": _intent_id,
+    "api_url": lambda value: url(value, REVERSE_PROXY_URL_SCHEMES),
+    "service_id": service_id,
+    "host_ip": RECORD_FIELDS["host_ip"],
+    "started": text,
+}
+
+
+def record(item):
+    """Check one record of the connections file (a proxy, or the intent of a connect not answered yet).
+
+    Raises ValueError naming the field; unknown fields are left alone for a newer version of the collection.
+    """
+    if not isinstance(item, dict):
+        raise ValueError("it is not an object")
+    for name, check in (INTENT_FIELDS if item.get("intent") is True else RECORD_FIELDS).items():
+        try:
+            check(item.get(name))
+        except ValueError as exc:
+            raise ValueError("%s: %s" % (name, exc)) from None
+    if item.get("intent") is not True:
+        proxy_address(item.get("reverse_proxy"), item.get("host"), item.get("port"), item.get("url"))
+    return item
