@@ -61,8 +61,8 @@ options:
         not SSH, such as a web interface (a reverse proxy, reached at C(remoteit_connection.url)) or a database port,
         that tasks on the controller reach. Every build of the inventory opens what is missing, whether a play uses
         it or not. A device whose proxy cannot be opened (it went offline meanwhile, remote.it refused, or answered
-        with values that cannot be used) stays in the inventory without C(ansible_host), with a warning naming it;
-        only when no proxy can be opened at all does the inventory fail.
+        with values that cannot be used) is left out of the inventory, with a warning naming it, so that no task
+        reaches it at its name instead; only when no proxy can be opened at all does the inventory fail.
       - Either way, the proxies are recorded in O(connections_file) like those of
         M(community.remoteit.remoteit_connection), which closes them again
         (O(community.remoteit.remoteit_connection#module:state=absent)); neither closes a proxy by itself.
@@ -187,6 +187,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
     def make_untrusted(value):
         return value
 
+from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import named_hosts
@@ -242,8 +243,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 hosts = [(host, device) for host, device in hosts if device["state"] == "active"]
             targets = self._targets([device for _host, device in hosts])
             if self.get_option("connect_mode") == "eager":
-                extra_vars = self._connect(client, lambda: build_client(options, sources, _ignore),
-                                           build_store(options), targets)
+                extra_vars, unreached = self._connect(client, lambda: build_client(options, sources, _ignore),
+                                                      build_store(options), targets)
+                # Without its proxy a host would be reached at its name, which whoever registered the device chose.
+                hosts = [(host, device) for host, device in hosts if device["id"] not in unreached]
             else:
                 extra_vars = self._on_demand(client, config or {}, targets)
         except RemoteitError as exc:
@@ -294,7 +297,8 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 for device, _service, target in targets}
 
     def _connect(self, client, new_client, store, targets):
-        """device id -> (host vars from the API, {}) of its proxy, reused or opened now (connect_mode eager).
+        """(device id -> (host vars from the API, {}) of its proxy, reused or opened now (connect_mode eager); the ids
+        of the devices whose proxy could not be opened).
 
         Live recorded proxies are found first, asking remote.it at most once; the missing ones are opened by up to
         connect_workers threads, each with a client (and an HTTP session) and a ProxyManager of its own. The
@@ -310,7 +314,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if warning and targets:
             display.warning(warning)
         manager = ProxyManager(client, store)
-        connections, missing = {}, []
+        connections, missing, unreached = {}, [], set()
         for device, _service, target in targets:
             record, _reused, _target = _attempt(device, manager.ensure, target, host_ip, renew_before,
                                                 check_mode=True)
@@ -356,11 +360,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if refused and len(refused) == len(results) and not connections:
                 raise refused[0]  # nothing could be reached: the inventory cannot be what the user wants
             for error in refused:
-                display.warning("remote.it inventory: %s; the device has no proxy in this inventory" % error)
+                display.warning("remote.it inventory: %s; the device is left out of this inventory" % error)
             for (device, _target), result in zip(missing, results):
-                if not isinstance(result, RemoteitError):
+                if isinstance(result, RemoteitError):
+                    unreached.add(device["id"])
+                else:
                     connections[device["id"]] = result
-        return {device_id: (_connection_vars(connection), {}) for device_id, connection in connections.items()}
+        return {device_id: (_connection_vars(connection), {})
+                for device_id, connection in connections.items()}, unreached
 
     def _populate(self, hosts, extra_vars):
         """A host for each (host name, device) of `hosts`."""
@@ -415,9 +422,16 @@ def _for_cache(devices):
 
 
 def _from_cache(cached):
-    """The cached device list, or None (fetch again) for anything that is not one."""
+    """The cached device list, or None (fetch again) for anything that is not one: a cache may sit where others
+    write, so its ids and names are checked as the API's are."""
     try:
         devices = json.loads(cached)
-    except (TypeError, ValueError):
+        for device in devices:
+            _untrusted.service_id(device["id"])
+            _untrusted.text(device["name"])
+            for service in device["services"]:
+                _untrusted.service_id(service["id"])
+                _untrusted.text(service["name"])
+    except (TypeError, ValueError, KeyError, RecursionError):
         return None
     return devices if isinstance(devices, list) else None

@@ -439,7 +439,7 @@ class RemoteitClient:
                                 kind="endpoint", status=status)
         try:
             payload = json.loads(response.data)
-        except ValueError:  # and UnicodeDecodeError, one of its kind
+        except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError; a hostile nesting depth is not
             payload = None
         errors = payload.get("errors") if isinstance(payload, dict) else None
         if status >= 400:
@@ -522,7 +522,8 @@ class RemoteitClient:
 
     def devices_by_id(self, device_ids):
         query = self._user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % DEVICE_FIELDS)
-        devices = (self._device(item) for item in (self._user(query, {"ids": device_ids}).get("device") or []))
+        listed = _expect(self._user(query, {"ids": device_ids}), "device", list, "the device list") or []
+        devices = (self._device(item) for item in listed)
         return [device for device in devices if device is not None]
 
     def sessions(self):
@@ -582,9 +583,10 @@ class RemoteitClient:
 
     def _device(self, item):
         """A device as the collection uses it, or None (with a warning) where its id or name cannot be used."""
-        if not isinstance(item, dict) or not item.get("id"):
-            raise RemoteitError("malformed API response: a device without an id", kind="response")
-        problem = _problem(item, {"id": _untrusted.service_id, "name": _untrusted.text})
+        problem = _problem(item, {"id": _untrusted.service_id, "name": _untrusted.text}) if isinstance(
+            item, dict) else "it is not an object"
+        if problem is None and not isinstance(item.get("services") or [], list):
+            problem = "its services are not a list"
         if problem:
             self._left_out("a device", problem)
             return None
@@ -665,7 +667,8 @@ def _whole_number(value):
 def _connection(connection):
     """A connect answer, checked field by field before anything uses it (see UnusableConnectError).
 
-    A port proxy answered with only a url is reached at the url's host and port.
+    A port proxy answered with only a url is reached at the url's host and port. A reverse proxy is reached at its
+    url alone: a port beside it is dropped, so nothing takes it for a port proxy.
     """
     if connection is None:
         raise RemoteitError("malformed API response: connect returned no connection", kind="response")
@@ -677,6 +680,8 @@ def _connection(connection):
     reverse_proxy = connection.get("reverseProxy")
     reverse_proxy = False if reverse_proxy is None else reverse_proxy
     host, port, url, timeout = (connection.get(name) for name in ("host", "port", "url", "timeout"))
+    if reverse_proxy is True:
+        port = None
     session = connection.get("session")
     try:
         if session is not None and not isinstance(session, dict):
@@ -691,8 +696,10 @@ def _connection(connection):
                 address = urlsplit(url)
                 host, port = address.hostname if host is None else host, address.port if port is None else port
         _untrusted.proxy_address(reverse_proxy, host, port, url)
-        if timeout is not None and (isinstance(timeout, bool) or not isinstance(timeout, int) or timeout <= 0):
-            raise ValueError("timeout: %s is not a positive whole number of seconds" % shown(timeout))
+        try:
+            _untrusted.optional(_untrusted.timeout, timeout)
+        except ValueError as exc:
+            raise ValueError("timeout: %s" % exc) from None
     except ValueError as exc:
         raise _unusable(str(exc), connection_id) from None
     target = session.get("target") if isinstance(session.get("target"), dict) else {}
@@ -704,7 +711,7 @@ def _connection(connection):
         "host": host if host is not None else urlsplit(url).hostname,
         "port": port,
         "url": url,
-        "created": connection.get("created") if isinstance(connection.get("created"), str) else None,
+        "created": _or_none(_untrusted.timestamp, connection.get("created")),  # else: now
         "timeout": timeout,
         "service_name": _or_none(_untrusted.text, target.get("name")),
         "device_id": _or_none(_untrusted.service_id, device.get("id")),

@@ -220,12 +220,13 @@ class ConnectionStore:
             return []
         try:
             document = json.loads(text)
-        except ValueError as exc:
+        except (ValueError, RecursionError) as exc:  # a hostile nesting depth is no JSON this file holds
             raise self._corrupt("it is not valid JSON (%s)" % exc) from None
         if not isinstance(document, dict) or not isinstance(document.get("connections"), list):
             raise self._corrupt("it has no 'connections' list")
         if document.get("version") != FORMAT_VERSION:
-            raise self._corrupt("its format version %r is not %d" % (document.get("version"), FORMAT_VERSION))
+            raise self._corrupt("its format version %s is not %d"
+                                % (_untrusted.bounded(repr(document.get("version")), 60), FORMAT_VERSION))
         for index, item in enumerate(document["connections"]):
             try:
                 _untrusted.record(item)

@@ -15,8 +15,11 @@ from __future__ import annotations
 import re
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names
 
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
+# A host name appears in every line Ansible prints about the host; a device's name may be 10 kB long.
+MAX_HOST_NAME = 100
 
 
 class UnknownApplication(RemoteitError):
@@ -35,7 +38,7 @@ def application_id(client, application):
             except (TypeError, ValueError):
                 raise RemoteitError("malformed API response: application type %s has no whole-number id"
                                     % shown(item.get("name")), kind="response") from None
-    known = ", ".join(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
+    known = listed_names(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
     raise UnknownApplication("unknown application %s; remote.it knows: %s" % (shown(application), known),
                              kind="invalid_input")
 
@@ -56,15 +59,15 @@ def device_matches(device, name=None, name_contains=None, state=None, applicatio
 
 
 def named_hosts(devices):
-    """(host name, device) for each device: its name made safe as a host name, kept apart from a same-named device
-    listed before it by the end of its id.
+    """(host name, device) for each device: its name made safe as a host name and cut to MAX_HOST_NAME characters,
+    kept apart from a same-named device listed before it by the end of its id.
 
     `devices` is the account's whole device list, in the order the API lists it: the inventory plugin and
     device_events name hosts over all of it, before any filter of theirs, so that both give a device the same name.
     """
     taken = set()
     for device in devices:
-        name = UNSAFE_CHARACTERS.sub("_", device["name"]) or "device"
+        name = UNSAFE_CHARACTERS.sub("_", device["name"])[:MAX_HOST_NAME] or "device"
         if name in taken:
             name = "%s_%s" % (name, device["id"].replace(":", "")[-8:].lower())
         taken.add(name)

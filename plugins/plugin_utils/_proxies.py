@@ -512,12 +512,19 @@ def _handed_record(name, item):
         record["host_ip"] = normalize_host_ip(record["host_ip"])
     except RemoteitError as exc:
         raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
-    record["reverse_proxy"] = bool(record["reverse_proxy"])
+    record["reverse_proxy"] = _flag(record["reverse_proxy"])
     record["confirmed_at"] = None
     try:
         return _untrusted.record(record)
     except ValueError as exc:
         raise RemoteitError("%s is not a connection record: %s" % (name, exc), kind="invalid_input") from None
+
+
+def _flag(value):
+    """A bool handed over as JSON or as text (extra vars may carry "true"); anything else is left to the check."""
+    if isinstance(value, str) and value.lower() in ("true", "false"):
+        return value.lower() == "true"
+    return False if value is None else value
 
 
 def parse_selector(text):

@@ -13,6 +13,7 @@ the field and where it came from.
 
 from __future__ import annotations
 
+import datetime
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -23,6 +24,11 @@ SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}\Z")
 CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# What an IPv6 zone (fe80::1%eth0) may hold: ipaddress takes anything after the %, ssh's %h would pass it on.
+ZONE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
+MAX_TIMEOUT = 10 * 365 * 24 * 3600
+EARLIEST, LATEST = datetime.datetime(2000, 1, 1, tzinfo=datetime.timezone.utc), datetime.datetime(
+    2200, 1, 1, tzinfo=datetime.timezone.utc)
 PORT_PROXY_URL_SCHEMES = ("tcp", "http", "https")
 REVERSE_PROXY_URL_SCHEMES = ("http", "https")
 TEXT_LIMIT = 200
@@ -37,7 +43,9 @@ def bounded(value, limit=TEXT_LIMIT):
 
 
 def _describe(value):
-    return repr(bounded(value, 60)) if isinstance(value, str) else type(value).__name__
+    if isinstance(value, str):
+        return repr(bounded(value, 60))
+    return repr(value) if value is None or isinstance(value, (bool, int, float)) else type(value).__name__
 
 
 def service_id(value):
@@ -62,14 +70,17 @@ def port(value):
 
 
 def host(value):
-    """A host name or an IP address, never anything ssh or a socket could read otherwise (an option, a list)."""
+    """A host name or an IP address as ssh and sockets take it, never anything they could read otherwise (an option,
+    a list, a shell word): no brackets, and an IPv6 zone of letters, digits and . _ - only."""
     if isinstance(value, str) and value and len(value) <= 253:
+        address, percent, zone = value.partition("%")
         try:
-            ipaddress.ip_address(value[1:-1] if value.startswith("[") and value.endswith("]") else value)
-            return value
+            ipaddress.ip_address(value)
+            if not percent or ZONE_RE.match(zone):
+                return value
         except ValueError:
             labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
-            if all(HOST_LABEL_RE.match(label) for label in labels):
+            if address == value and all(HOST_LABEL_RE.match(label) for label in labels):
                 return value
     raise ValueError("%s is not a host name or IP address" % _describe(value))
 
@@ -82,12 +93,31 @@ def url(value, schemes):
             valid_port = parts.port is None or 1 <= parts.port <= 65535
         except ValueError:
             valid_port = False
-        if parts.scheme.lower() in schemes and parts.hostname and valid_port:
+        if parts.scheme.lower() in schemes and parts.hostname and valid_port and "@" not in parts.netloc:
             try:
                 return host(parts.hostname) and value
             except ValueError:
                 pass
-    raise ValueError("%s is not a %s URL" % (_describe(value), "/".join(schemes)))
+    raise ValueError("%s is not a URL (%s)" % (_describe(value), ", ".join(schemes)))
+
+
+def timeout(value):
+    """Seconds a proxy lives, 0 where the API does not say."""
+    if isinstance(value, bool) or not isinstance(value, int) or not 0 <= value <= MAX_TIMEOUT:
+        raise ValueError("%s is not a number of seconds from 0 to %d" % (_describe(value), MAX_TIMEOUT))
+    return value
+
+
+def timestamp(value):
+    """An ISO-8601 time within reason: one centuries away would overflow the arithmetic of expiry."""
+    try:
+        moment = datetime.datetime.fromisoformat(value.replace("Z", "+00:00"))
+        moment = moment if moment.tzinfo else moment.replace(tzinfo=datetime.timezone.utc)
+        if EARLIEST <= moment <= LATEST:
+            return value
+    except (AttributeError, ValueError):
+        pass
+    raise ValueError("%s is not an ISO-8601 time between 2000 and 2200" % _describe(value))
 
 
 def text(value):
@@ -136,12 +166,6 @@ def _address(value):
     raise ValueError("%s is not an IP address" % _describe(value))
 
 
-def _non_negative(value):
-    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
-        raise ValueError("%s is not a whole number of seconds" % _describe(value))
-    return value
-
-
 def _intent_id(value):
     if not (isinstance(value, str) and value.startswith("intent-") and CONNECTION_ID_RE.match(value)):
         raise ValueError("%s is not an intent id" % _describe(value))
@@ -158,17 +182,17 @@ RECORD_FIELDS = {
     "device_id": lambda value: optional(service_id, value),
     "device_name": text,
     "host_ip": _address,
-    "created": text,
-    "expires_at": text,
-    "confirmed_at": text,
-    "timeout": lambda value: None if value is None else _non_negative(value),
+    "created": lambda value: optional(timestamp, value),
+    "expires_at": lambda value: optional(timestamp, value),
+    "confirmed_at": lambda value: optional(timestamp, value),
+    "timeout": lambda value: optional(timeout, value),
 }
 INTENT_FIELDS = {
     "id": _intent_id,
     "api_url": lambda value: url(value, REVERSE_PROXY_URL_SCHEMES),
     "service_id": service_id,
     "host_ip": RECORD_FIELDS["host_ip"],
-    "started": text,
+    "started": timestamp,
 }
 
 

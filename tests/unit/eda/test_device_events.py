@@ -469,12 +469,16 @@ WORD_JOINER = "\u2060"
 # Names as whoever registers a device may choose them: templates that would run a command where the playbook runs.
 HOSTILE_NAME = "{{ lookup('pipe', 'touch %s') }}"
 HOSTILE_SERVICE = "{%% set x = lookup('pipe', 'touch %s') %%}{# hidden #}{{ x }} {"
+# A header that sets other delimiters: no "{" is needed to run code then.
+HOSTILE_HEADER = "#jinja2:variable_start_string:'[[', variable_end_string:']]'\n[[ lookup('pipe', 'touch %s') ]]"
 
 
 def hostile_device(tmp_path):
     """A device whose name and whose service's name touch a marker file in tmp_path, were they ever templated."""
     return {"id": "80:00:00:00:01:00:00:66", "name": HOSTILE_NAME % (tmp_path / "name-ran"),
             "services": [{"id": "80:00:00:00:01:00:66:01", "name": HOSTILE_SERVICE % (tmp_path / "service-ran"),
+                          "application": 28},
+                         {"id": "80:00:00:00:01:00:66:02", "name": HOSTILE_HEADER % (tmp_path / "header-ran"),
                           "application": 28}]}
 
 
@@ -532,9 +536,11 @@ def test_names_read_as_registered_but_no_string_of_the_event_holds_a_template_de
     device = event["remoteit"]["device"]
     assert device["name"] == "{" + WORD_JOINER + hostile["name"][1:], "one invisible character, after the first {"
     assert visible(device["name"]) == hostile["name"]
-    assert visible(device["services"][0]["name"]) == hostile["services"][0]["name"]
-    assert device["services"][0]["name"].endswith(" {" + WORD_JOINER), "a final { cannot make one with what follows"
-    assert not [text for text in strings(event) if re.search(r"\{[{%#]", text)]
+    # remote.it lists services by name: the "#jinja2:" one first
+    assert visible(device["services"][1]["name"]) == hostile["services"][0]["name"]
+    assert device["services"][1]["name"].endswith(" {" + WORD_JOINER), "a final { cannot make one with what follows"
+    assert not [text for text in strings(event) if re.search(r"\{[{%#]", text) or text.startswith("#jinja2:")]
+    assert visible(device["services"][0]["name"]) == hostile["services"][1]["name"]
     listed = as_device_info_lists(sandbox, hostile["name"])
     assert {key: value for key, value in device.items() if key not in ("name", "services")} \
         == {key: value for key, value in listed.items() if key not in ("name", "services")}, "the rest is as listed"
@@ -545,12 +551,14 @@ def test_a_playbook_that_run_playbook_starts_uses_hostile_names_as_text_and_runs
     hostile = hostile_device(tmp_path)
     templar = as_run_playbook_hands_it_on(appeared(sandbox, hostile), tmp_path, monkeypatch)
     name = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.name }}"))
-    service = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[0].name }}"))
+    header = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[0].name }}"))
+    service = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[1].name }}"))
     whole = templar.template(trust_as_template("{{ ansible_eda.event }}"))
     # What a playbook made of them, put where it would be templated again (a fact on 2.16-2.18, say): still text.
     again = templar.template(trust_as_template(name + " " + service))
     assert not list(tmp_path.glob("*-ran")), "a name ran a command"
     assert (visible(name), visible(service)) == (hostile["name"], hostile["services"][0]["name"])
+    assert visible(header) == hostile["services"][1]["name"]
     assert visible(whole["remoteit"]["device"]["name"]) == hostile["name"]
     assert visible(again) == hostile["name"] + " " + hostile["services"][0]["name"]
     assert templar.template(trust_as_template("{{ ansible_eda.event.remoteit.type }}")) == "appeared"

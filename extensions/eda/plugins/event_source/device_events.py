@@ -31,7 +31,7 @@ description:
     account''s devices, so that C(run_playbook) runs on that host.'
   - Names are data that whoever registered the device chose, never templates. In every string of an event, an
     invisible U+2060 WORD JOINER follows each C({) that would start C({{), C({%) or C({#) (and a C({) that ends
-    the string), so that ansible-core cannot evaluate it when C(run_playbook) hands the event to a playbook; the
+    the string), and the C(#) of a C(#jinja2:) header that would set other delimiters, so that ansible-core cannot evaluate it when C(run_playbook) hands the event to a playbook; the
     text shows as it was. See the guide for what a rulebook or playbook that compares such names must do.
   - The first poll is the baseline and puts no event on the queue, unless O(initial=true).
   - A poll that fails, whatever the error (throttled with HTTP 429 after the client's own O(retries), a network or
@@ -201,9 +201,10 @@ ARGUMENTS_PLACE = "the event source's arguments in the rulebook"
 MAX_BACKOFF = 900
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
-# Put after each "{" that could start a Jinja delimiter: invisible, not whitespace, and no Jinja delimiter with it.
+# Put after each "{" that could start a Jinja delimiter, and after the "#" of a "#jinja2:" header at the start (it
+# would set other delimiters): invisible, not whitespace, and no Jinja delimiter with it.
 WORD_JOINER = "\u2060"
-TEMPLATE_START = re.compile(r"\{(?=[{%#]|\Z)")
+TEMPLATE_START = re.compile(r"\{(?=[{%#]|\Z)|\A#(?=jinja2:)")
 
 
 async def main(queue, args):
@@ -321,7 +322,7 @@ def _event(kind, host, device):
 
 def inert(value):
     """`value` (an event or part of it) copied, with WORD_JOINER after each "{" in its strings that is followed by
-    "{", "%" or "#" or ends the string.
+    "{", "%" or "#" or ends the string, and after a leading "#" of "#jinja2:".
 
     Why: names are hostile, and no marker of ours reaches a playbook. run_playbook sends the event through the rules
     engine as JSON, then yaml.dump writes it untagged to the file ansible-playbook gets as -e @file, whose strings
@@ -329,7 +330,7 @@ def inert(value):
     any core, and it looks the same.
     """
     if isinstance(value, str):
-        return TEMPLATE_START.sub("{" + WORD_JOINER, value)
+        return TEMPLATE_START.sub(lambda match: match.group() + WORD_JOINER, value)
     if isinstance(value, dict):
         return {inert(key): inert(item) for key, item in value.items()}
     if isinstance(value, (list, tuple)):

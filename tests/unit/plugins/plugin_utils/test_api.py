@@ -204,28 +204,30 @@ GOOD_CONNECT = {"id": "c1", "reverseProxy": False, "host": "127.0.0.1", "port": 
 
 
 @pytest.mark.parametrize("fields, problem", [
-    pytest.param({"host": None, "url": None}, "host: NoneType is not a host name", id="no-address"),
+    pytest.param({"host": None, "url": None}, "host: None is not a host name", id="no-address"),
     pytest.param({"host": "-oProxyCommand=touch /tmp/x"}, "host: '-oProxyCommand=touch /tmp/x' is not", id="host-option"),
     pytest.param({"host": "proxy example"}, "host: 'proxy example' is not", id="host-space"),
     pytest.param({"host": "proxy\nexample"}, "host: 'proxy\\\\nexample' is not", id="host-newline"),
-    pytest.param({"host": 5}, "host: int is not", id="host-number"),
-    pytest.param({"port": 0}, "port: int is not a port", id="port-0"),
-    pytest.param({"port": 70000}, "port: int is not a port", id="port-70000"),
-    pytest.param({"port": -1}, "port: int is not a port", id="port-negative"),
-    pytest.param({"port": True}, "port: bool is not a port", id="port-bool"),
+    pytest.param({"host": 5}, "host: 5 is not", id="host-number"),
+    pytest.param({"port": 0}, "port: 0 is not a port", id="port-0"),
+    pytest.param({"port": 70000}, "port: 70000 is not a port", id="port-70000"),
+    pytest.param({"port": -1}, "port: -1 is not a port", id="port-negative"),
+    pytest.param({"port": True}, "port: True is not a port", id="port-bool"),
     pytest.param({"port": "abc"}, "port: 'abc' is not a port", id="port-text"),
     pytest.param({"port": "22"}, "port: '22' is not a port", id="port-numeric-text"),
-    pytest.param({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: NoneType", id="file-url"),
+    pytest.param({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: None is not a host name", id="file-url"),
     pytest.param({"url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not", id="port-proxy-file-url"),
-    pytest.param({"reverseProxy": True, "url": "http://127.0.0.1:8080"}, "port: a reverse proxy has no port",
-                 id="reverse-proxy-with-port"),
-    pytest.param({"reverseProxy": True, "port": None, "url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not a http/https",
+    pytest.param({"reverseProxy": True, "port": None, "url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not a URL (http, https)",
                  id="reverse-proxy-file-url"),
     pytest.param({"reverseProxy": True, "port": None, "url": None}, "url: a reverse proxy needs one",
                  id="reverse-proxy-without-url"),
     pytest.param({"reverseProxy": "yes"}, "reverse_proxy: 'yes' is not true or false", id="reverse-proxy-text"),
     pytest.param({"session": {"id": "-oX"}}, "session.id: '-oX' is not a connection id", id="session-id"),
     pytest.param({"timeout": "8h"}, "timeout: '8h' is not", id="timeout-text"),
+    pytest.param({"timeout": 10 ** 15}, "timeout: 1000000000000000 is not a number of seconds", id="timeout-huge"),
+    pytest.param({"url": "https://proxy.remote.it@evil.example/"}, "url: 'https://proxy.remote.it@evil.example/' is not",
+                 id="url-userinfo"),
+    pytest.param({"host": "::1%\n-oProxyCommand=x"}, "host: '::1%\\\\n-oProxyCommand=x' is not", id="ipv6-zone-newline"),
 ])
 def test_a_connect_answer_that_cannot_be_used_is_refused_naming_the_field(fields, problem):
     client = make_client(data(connect=dict(GOOD_CONNECT, **fields)))
@@ -251,6 +253,10 @@ def test_a_connect_answer_whose_id_is_not_an_id_has_nothing_to_close_by(connecti
     pytest.param({"host": "::1", "url": None}, ("::1", 33000, None), id="ipv6"),
     pytest.param({"reverseProxy": True, "host": None, "port": None, "url": "https://x1.p.remote.it"},
                  ("x1.p.remote.it", None, "https://x1.p.remote.it"), id="reverse-proxy"),
+    pytest.param({"reverseProxy": True, "port": 443, "url": "https://x1.p.remote.it"},
+                 ("127.0.0.1", None, "https://x1.p.remote.it"), id="reverse-proxy-port-dropped"),
+    pytest.param({"created": "9999-12-31T23:59:59Z", "timeout": 0}, ("127.0.0.1", 33000, "tcp://127.0.0.1:33000"),
+                 id="absurd-created-ignored"),
 ])
 def test_a_usable_connect_answer_is_kept_as_given(fields, address):
     connection = make_client(data(connect=dict(GOOD_CONNECT, **fields))).connect("80:00:00:00:01:00:00:02", "0.0.0.0")
@@ -271,6 +277,25 @@ def test_devices_and_services_whose_id_is_not_an_id_are_left_out_with_a_warning(
     assert "left out a device that remote.it listed: its id: \"'-oProxyCommand=touch /tmp/x'\" is not a remote.it id" \
         in warnings[0]
     assert "left out a service of device 'dev-3'" in warnings[1]
+
+
+@pytest.mark.parametrize("item, problem", [
+    ({"name": "no-id", "services": []}, "its id: None is not a remote.it id (8 hex octets separated by colons)"),
+    ({"id": "", "name": "empty-id"}, "its id: '' is not a remote.it id (8 hex octets separated by colons)"),
+    ("a device", "it is not an object"),
+    ({"id": "80:00:00:00:00:00:00:09", "name": "odd", "services": 5}, "its services are not a list"),
+])
+def test_a_malformed_device_is_left_out_not_the_whole_list(item, problem):
+    warnings = []
+    client = make_client(data(login={"devices": {"hasMore": False, "items": [item, device(1)]}}), warn=warnings.append)
+    assert [listed["name"] for listed in client.iter_devices()] == ["dev-1"]
+    assert warnings == ["left out a device that remote.it listed: %s" % problem]
+
+
+def test_a_hostile_nesting_depth_is_a_malformed_answer_not_a_crash():
+    client = make_client(http_response(text='{"data":' + "[" * 100000 + "]" * 100000 + "}"))
+    with pytest.raises(RemoteitError, match="malformed API response"):
+        client.sessions()
 
 
 def test_sessions_whose_id_is_not_an_id_are_left_out():

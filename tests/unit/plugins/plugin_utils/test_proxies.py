@@ -516,6 +516,13 @@ def test_sessions_of_handed_records_are_not_taken_for_unrecorded_ones(manager):
     assert [session["id"] for session in fresh(manager).unrecorded_sessions(SERVICE)] == [record["id"]]
 
 
+@pytest.mark.parametrize("flag, expected", [(False, False), ("false", False), ("True", True), (None, False)])
+def test_a_handed_reverse_proxy_flag_as_text_is_read_as_the_word_says(flag, expected):
+    fields = {"url": "https://x1.p.remote.it", "port": None} if expected else {"host": "127.0.0.1", "port": 4000}
+    (record,) = handed_records([dict(fields, id="a", service_id=SERVICE, host_ip="latching", reverse_proxy=flag)])
+    assert record["reverse_proxy"] is expected
+
+
 @pytest.mark.parametrize("connections, connection, expected", [
     pytest.param(None, None, [], id="none"),
     pytest.param(None, {"changed": False, "connection": {}}, [], id="host-var-used-for-something-else"),

@@ -45,13 +45,15 @@ def test_what_is_not_a_port(value):
         _untrusted.port(value)
 
 
-@pytest.mark.parametrize("value", ["127.0.0.1", "::1", "[::1]", "proxy.remote.it", "proxy.remote.it.", "x_1.example"])
+@pytest.mark.parametrize("value", ["127.0.0.1", "::1", "fe80::1%eth0", "proxy.remote.it", "proxy.remote.it.", "x_1.example"])
 def test_hosts(value):
     assert _untrusted.host(value) == value
 
 
 @pytest.mark.parametrize("value", ["-oProxyCommand=touch /tmp/x", "proxy example", "proxy\nexample", "proxy\texample",
-                                   "", 5, None, "a..b", "-leading.example", "x" * 254, "host'quote", "host;rm", "[::1"])
+                                   "", 5, None, "a..b", "-leading.example", "x" * 254, "host'quote", "host;rm", "[::1",
+                                   "[::1]", "::1%$(id)", "fe80::1%\t-oProxyCommand=x", "::1%\n-oX", "fe80::1%\x1b[2J",
+                                   "::1%", "host%eth0"])
 def test_what_is_not_a_host(value):
     with pytest.raises(ValueError, match="is not a host name or IP address"):
         _untrusted.host(value)
@@ -62,6 +64,7 @@ def test_what_is_not_a_host(value):
     ("http://-oProxyCommand=x/", ("http", "https")), ("http://host name/", ("http", "https")),
     ("http://host:99999/", ("http", "https")), ("http://host:abc/", ("http", "https")),
     ("tcp://127.0.0.1:1", ("http", "https")), ("http://h/\n", ("http", "https")), (5, ("http", "https")),
+    ("https://xyz.p.remote.it@evil.example/", ("http", "https")), ("https://user:-oProxy@x.example/", ("http", "https")),
 ])
 def test_what_is_not_a_url(value, schemes):
     with pytest.raises(ValueError, match="URL"):
@@ -86,17 +89,20 @@ def test_records_written_by_this_collection_pass():
 
 @pytest.mark.parametrize("fields, problem", [
     ({"port": "abc"}, "port: 'abc' is not a port"),
-    ({"port": 0}, "port: int is not a port"),
-    ({"host": 5}, "host: int is not a host name"),
+    ({"port": 0}, "port: 0 is not a port"),
+    ({"host": 5}, "host: 5 is not a host name"),
     ({"host": "-oProxyCommand=touch /tmp/x"}, "host: '-oProxyCommand=touch /tmp/x' is not a host name"),
-    ({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: NoneType is not a host name"),
+    ({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: None is not a host name"),
     ({"reverse_proxy": True, "url": "http://x.example"}, "port: a reverse proxy has no port"),
     ({"service_id": "80:00'-oProxyCommand=x'"}, "service_id: \"80:00'-oProxyCommand=x'\" is not a remote.it id"),
     ({"id": "-oX"}, "id: '-oX' is not a connection id"),
     ({"host_ip": "anywhere"}, "host_ip: 'anywhere' is not an IP address"),
-    ({"host_ip": 5}, "host_ip: int is not an IP address"),
+    ({"host_ip": 5}, "host_ip: 5 is not an IP address"),
     ({"device_name": ["a"]}, "device_name: list is not a string"),
-    ({"timeout": "8h"}, "timeout: '8h' is not a whole number"),
+    ({"timeout": "8h"}, "timeout: '8h' is not a number of seconds"),
+    ({"timeout": 10 ** 15}, "timeout: 1000000000000000 is not a number of seconds"),
+    ({"created": "9999-12-31T23:59:59Z"}, "created: '9999-12-31T23:59:59Z' is not an ISO-8601 time"),
+    ({"expires_at": "soon"}, "expires_at: 'soon' is not an ISO-8601 time"),
 ])
 def test_a_malformed_record_names_its_field(fields, problem):
     with pytest.raises(ValueError) as error:
@@ -107,4 +113,7 @@ def test_a_malformed_record_names_its_field(fields, problem):
 def test_an_intent_is_checked_as_an_intent():
     with pytest.raises(ValueError, match="id: 'conn-1' is not an intent id"):
         _untrusted.record({"id": "conn-1", "intent": True, "api_url": RECORD["api_url"], "service_id": RECORD["service_id"],
-                           "host_ip": "0.0.0.0", "started": None})
+                           "host_ip": "0.0.0.0", "started": "2026-01-01T00:00:00Z"})
+    with pytest.raises(ValueError, match="started: '0001-01-01T00:00:00Z' is not an ISO-8601 time"):
+        _untrusted.record({"id": "intent-1", "intent": True, "api_url": RECORD["api_url"], "service_id": RECORD["service_id"],
+                           "host_ip": "0.0.0.0", "started": "0001-01-01T00:00:00Z"})
