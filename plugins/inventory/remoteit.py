@@ -314,14 +314,19 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         if warning and targets:
             display.warning(warning)
         manager = ProxyManager(client, store)
-        connections, missing, unreached = {}, [], set()
+        connections, missing, refused = {}, [], {}
         for device, _service, target in targets:
-            record, _reused, _target = _attempt(device, manager.ensure, target, host_ip, renew_before,
-                                                check_mode=True)
+            try:
+                record, _reused, _target = _attempt(device, manager.ensure, target, host_ip, renew_before,
+                                                    check_mode=True)
+                if record is not None:
+                    _attempt(device, manager.settle, target["service_id"])  # a lost connect of an earlier run
+            except RemoteitError as exc:  # such as a service that is not running
+                refused[device["id"]] = exc
+                continue
             if record is None:
                 missing.append((device, target))
             else:
-                _attempt(device, manager.settle, target["service_id"])  # a lost connect of an earlier run
                 connections[device["id"]] = to_result(record, reused=True)
 
         local = threading.local()
@@ -355,19 +360,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                         if not future.cancelled() and future.exception() is not None]
             if failures:
                 raise failures[0]
-            results = [future.result() for future in futures]
-            refused = [result for result in results if isinstance(result, RemoteitError)]
-            if refused and len(refused) == len(results) and not connections:
-                raise refused[0]  # nothing could be reached: the inventory cannot be what the user wants
-            for error in refused:
-                display.warning("remote.it inventory: %s; the device is left out of this inventory" % error)
-            for (device, _target), result in zip(missing, results):
-                if isinstance(result, RemoteitError):
-                    unreached.add(device["id"])
+            for (device, _target), future in zip(missing, futures):
+                if isinstance(future.result(), RemoteitError):
+                    refused[device["id"]] = future.result()
                 else:
-                    connections[device["id"]] = result
+                    connections[device["id"]] = future.result()
+        if refused and not connections:
+            raise next(iter(refused.values()))  # nothing could be reached: the inventory cannot be what was meant
+        for error in refused.values():
+            display.warning("remote.it inventory: %s; the device is left out of this inventory" % error)
         return {device_id: (_connection_vars(connection), {})
-                for device_id, connection in connections.items()}, unreached
+                for device_id, connection in connections.items()}, set(refused)
 
     def _populate(self, hosts, extra_vars):
         """A host for each (host name, device) of `hosts`."""
@@ -423,15 +426,30 @@ def _for_cache(devices):
 
 def _from_cache(cached):
     """The cached device list, or None (fetch again) for anything that is not one: a cache may sit where others
-    write, so its ids and names are checked as the API's are."""
+    write, so it is checked as the API's answer is (see RemoteitClient._device)."""
     try:
         devices = json.loads(cached)
         for device in devices:
-            _untrusted.service_id(device["id"])
-            _untrusted.text(device["name"])
+            _cached(device, DEVICE_SHAPE)
             for service in device["services"]:
-                _untrusted.service_id(service["id"])
-                _untrusted.text(service["name"])
-    except (TypeError, ValueError, KeyError, RecursionError):
+                _cached(service, SERVICE_SHAPE)
+    except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
         return None
     return devices if isinstance(devices, list) else None
+
+
+def _cached(item, shape):
+    """Raise unless each field of `shape` is in item with a value of its types (a check function's are strings)."""
+    for field, kinds in shape.items():
+        value = item[field]
+        if callable(kinds):
+            kinds(value)
+        elif not isinstance(value, kinds) or isinstance(value, bool) and bool not in kinds:
+            raise ValueError(field)
+
+
+DEVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "state": (str, type(None)), "online": (bool, type(None)),
+                "services": (list,)}
+SERVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "application": (int, type(None)),
+                 "application_name": (str, type(None)), "port": (int, type(None)), "host": (str, type(None)),
+                 "state": (str, type(None)), "enabled": (bool, type(None))}

@@ -24,6 +24,7 @@ import time
 from urllib.parse import urlsplit
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
 GRAPHQL_PATH = "/graphql/v1"
 DEFAULT_API_URL = "https://api.remote.it" + GRAPHQL_PATH
@@ -87,13 +88,6 @@ class UnusableConnectError(RemoteitError):
         self.connection_id = connection_id
 
 
-def shown(value, limit=60):
-    """A value quoted for a message: a user's, or a name from the API. repr escapes control characters, and a
-    pasted blob or a hostile 10 kB name is cut short so it cannot flood the output."""
-    text = repr(value)
-    return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(str(value))
-
-
 def is_service_id(value):
     return bool(_untrusted.SERVICE_ID_RE.match(value or ""))
 
@@ -113,10 +107,10 @@ def normalize_api_url(url):
 
     remote.it's endpoint has no trailing slash, so one (a common slip) is dropped instead of earning a 404.
     """
-    parts = urlsplit(url if isinstance(url, str) else "")
     try:
-        valid = parts.scheme.lower() in ("http", "https") and bool(parts.hostname) and (parts.port or 0) >= 0
-    except ValueError:  # a port that is not a number, or out of range
+        _untrusted.url(url, ("http", "https"))  # as every record of it is checked: no user name, no port 0
+        valid = True
+    except ValueError:
         valid = False
     if not valid:
         raise RemoteitError("api_url %s is not an http:// or https:// URL: give the full URL of the API, such as %s"
@@ -516,9 +510,10 @@ class RemoteitClient:
                 device = self._device(item)
                 if device is not None:
                     yield device
-            if not page.get("hasMore") or not items:
-                return
             offset += len(items)
+            total = page.get("total")
+            if not page.get("hasMore") or not items or (isinstance(total, int) and offset >= total):
+                return  # an API that says hasMore beyond its total would page for ever
 
     def devices_by_id(self, device_ids):
         query = self._user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % DEVICE_FIELDS)
@@ -537,7 +532,8 @@ class RemoteitClient:
             "sessions { id timestamp connected user { email } target { id name device { id name } } }", "email")
         login, owner = self._login(query, {})
         sessions = _expect(owner, "sessions", list, "the session list") or []
-        me = (login.get("email") or "").lower() or None
+        me = _or_none(_untrusted.text, login.get("email"))
+        me = me.lower() if me else None
         # A session whose id is not an id can be no record's, and is nothing this collection may close.
         return [_session(session, me) for session in sessions
                 if isinstance(session, dict) and _or_none(_untrusted.connection_id, session.get("id"))]
@@ -625,7 +621,7 @@ class RemoteitClient:
 def _session(session, me):
     target = session.get("target") if isinstance(session.get("target"), dict) else {}
     user = session.get("user")
-    email = (user.get("email") or "").lower() if isinstance(user, dict) else ""
+    email = (_or_none(_untrusted.text, user.get("email")) or "").lower() if isinstance(user, dict) else ""
     return {
         "id": session["id"],
         "timestamp": session.get("timestamp"),

@@ -35,7 +35,7 @@ def application_id(client, application):
         if isinstance(item, dict) and str(item.get("name", "")).lower() == application.strip().lower():
             try:
                 return int(item.get("id"))
-            except (TypeError, ValueError):
+            except (TypeError, ValueError, OverflowError):
                 raise RemoteitError("malformed API response: application type %s has no whole-number id"
                                     % shown(item.get("name")), kind="response") from None
     known = listed_names(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))

@@ -16,6 +16,7 @@ from collections.abc import Mapping, Sequence
 from urllib.parse import urlsplit
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import inert
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     AmbiguousResultError,
     RemoteitError,
@@ -70,7 +71,10 @@ def public_warning(host_ip):
 
 
 def to_result(record, reused=False):
+    """A record as modules, the lookup and the inventory return it. Its names are made inert (see
+    _untrusted.inert): results are handed to later jobs as extra vars, where ansible-core templates them."""
     result = {field: record.get(field) for field in RESULT_FIELDS}
+    result["service_name"], result["device_name"] = inert(result["service_name"]), inert(result["device_name"])
     result["reused"] = reused
     return result
 
@@ -80,7 +84,7 @@ def now_utc():
 
 
 def iso(moment):
-    return moment.strftime("%Y-%m-%dT%H:%M:%SZ")
+    return moment.astimezone(datetime.timezone.utc).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def parse_time(value):
@@ -337,6 +341,7 @@ class ProxyManager:
     def _record(self, target, host_ip, connection):
         """The record of a new proxy, from a connect answer the client checked (see _api._connection)."""
         created = parse_time(connection["created"]) or now_utc()
+        created = min(created, now_utc())  # a proxy opened in the future would be fresh for ever
         timeout = connection["timeout"]
         return {
             "id": connection["id"],

@@ -74,7 +74,7 @@ def find_device(client, device):
     if len(matches) > 1:
         raise RemoteitError(
             "device name %s is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
-            % (shown(device), len(matches), ", ".join("%s [%s]" % (shown(item["name"]), item["id"]) for item in matches)),
+            % (shown(device), len(matches), listed("%s [%s]" % (shown(item["name"]), item["id"]) for item in matches)),
             kind="ambiguous")
     if candidates:
         listing = "devices whose name contains it: %s" % listed_names(item["name"] for item in candidates)
@@ -105,7 +105,7 @@ def _pick_service(device, service):
         return matches[0]
     if matches:
         raise RemoteitError("service name %s is ambiguous on device %s (%s): use service_id instead"
-                            % (shown(service), shown(device["name"]), ", ".join(item["id"] for item in matches)),
+                            % (shown(service), shown(device["name"]), listed(item["id"] for item in matches)),
                             kind="ambiguous")
     raise RemoteitError("device %s has no service named %s; its services: %s"
                         % (shown(device["name"]), shown(service), listing), kind="not_found")
@@ -113,6 +113,10 @@ def _pick_service(device, service):
 
 def listed_names(names):
     """Names for a message: each bounded (names are chosen by whoever registered a device), at most MAX_LISTED."""
-    listed = list(itertools.islice(names, MAX_LISTED + 1))
-    text = ", ".join(bounded(name, MAX_NAME) for name in listed[:MAX_LISTED])
-    return text + (", ..." if len(listed) > MAX_LISTED else "")
+    return listed(bounded(name, MAX_NAME) for name in names)
+
+
+def listed(texts):
+    """At most MAX_LISTED texts for a message, comma-separated."""
+    texts = list(itertools.islice(texts, MAX_LISTED + 1))
+    return ", ".join(texts[:MAX_LISTED]) + (", ..." if len(texts) > MAX_LISTED else "")

@@ -24,6 +24,12 @@ SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}\Z")
 CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
+# The characters RFC 3986 allows in a URL: no braces, quotes, spaces or backslashes (a template, a shell word).
+URL_RE = re.compile(r"^[A-Za-z0-9._~:/?#\[\]@!$&()*+,;=%-]+\Z")
+# Put after each "{" that could start a Jinja delimiter, and after the "#" of a "#jinja2:" header at the start (it
+# would set other delimiters): invisible, not whitespace, and no Jinja delimiter with it.
+WORD_JOINER = "\u2060"
+TEMPLATE_START = re.compile(r"\{(?=[{%#]|\Z)|\A#(?=jinja2:)")
 # What an IPv6 zone (fe80::1%eth0) may hold: ipaddress takes anything after the %, ssh's %h would pass it on.
 ZONE_RE = re.compile(r"^[A-Za-z0-9_.-]{1,64}\Z")
 MAX_TIMEOUT = 10 * 365 * 24 * 3600
@@ -42,10 +48,15 @@ def bounded(value, limit=TEXT_LIMIT):
     return escaped if len(escaped) <= limit else "%s...(%d characters)" % (escaped[:limit], len(text))
 
 
+def shown(value, limit=60):
+    """A value quoted for a message: a user's, or a name from the API. repr escapes control characters, and a
+    pasted blob or a hostile 10 kB name is cut short so it cannot flood the output."""
+    text = repr(value)
+    return text if len(text) <= limit else text[:limit] + "...(%d characters)" % len(str(value))
+
+
 def _describe(value):
-    if isinstance(value, str):
-        return repr(bounded(value, 60))
-    return repr(value) if value is None or isinstance(value, (bool, int, float)) else type(value).__name__
+    return shown(value) if value is None or isinstance(value, (str, bool, int, float)) else type(value).__name__
 
 
 def service_id(value):
@@ -87,7 +98,7 @@ def host(value):
 
 def url(value, schemes):
     """A URL of one of `schemes` whose host is a host and whose port, if any, is a port."""
-    if isinstance(value, str) and not CONTROL_RE.search(value) and " " not in value:
+    if isinstance(value, str) and len(value) <= 2048 and URL_RE.match(value):
         parts = urlsplit(value)
         try:
             valid_port = parts.port is None or 1 <= parts.port <= 65535
@@ -124,6 +135,24 @@ def text(value):
     """A name: any string (it is shown bounded and never templated or run), or nothing."""
     if value is not None and not isinstance(value, str):
         raise ValueError("%s is not a string" % _describe(value))
+    return value
+
+
+def inert(value):
+    """`value` (a string, or a dict or list of them) copied, with WORD_JOINER after each "{" in its strings that is
+    followed by "{", "%" or "#" or ends the string, and after a leading "#" of "#jinja2:".
+
+    Why: names are hostile and reach playbooks where no unsafe mark survives: ansible-rulebook's run_playbook writes
+    events untagged to the file ansible-playbook gets as -e @file, and a later job reads the records an earlier one
+    handed over the same way. Strings there are templated on use (core 2.16-2.18) or trusted as templates (2.19+).
+    Text without "{{", "{%", "{#" or a "#jinja2:" header is no template on any core, and it looks the same.
+    """
+    if isinstance(value, str):
+        return TEMPLATE_START.sub(lambda match: match.group() + WORD_JOINER, value)
+    if isinstance(value, dict):
+        return {inert(key): inert(item) for key, item in value.items()}
+    if isinstance(value, (list, tuple)):
+        return [inert(item) for item in value]
     return value
 
 

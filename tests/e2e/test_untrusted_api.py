@@ -22,7 +22,7 @@ def hostile_answers(marker):
     return [
         ("host-option", {"host": "-oProxyCommand=%s" % command}, "host: '-oProxyCommand=touch "),
         ("host-space", {"host": "127.0.0.1 -oProxyCommand=%s" % command}, "host: '127.0.0.1 -oProxyCommand="),
-        ("host-newline", {"host": "127.0.0.1\n-oProxyCommand=x"}, "host: '127.0.0.1\\\\n-oProxyCommand=x' is not"),
+        ("host-newline", {"host": "127.0.0.1\n-oProxyCommand=x"}, "host: '127.0.0.1\\n-oProxyCommand=x' is not"),
         ("port-0", {"port": 0}, "port: 0 is not a port"),
         ("port-70000", {"port": 70000}, "port: 70000 is not a port"),
         ("port-negative", {"port": -1}, "port: -1 is not a port"),

@@ -31,8 +31,9 @@ description:
     account''s devices, so that C(run_playbook) runs on that host.'
   - Names are data that whoever registered the device chose, never templates. In every string of an event, an
     invisible U+2060 WORD JOINER follows each C({) that would start C({{), C({%) or C({#) (and a C({) that ends
-    the string), and the C(#) of a C(#jinja2:) header that would set other delimiters, so that ansible-core cannot evaluate it when C(run_playbook) hands the event to a playbook; the
-    text shows as it was. See the guide for what a rulebook or playbook that compares such names must do.
+    the string), and the C(#) of a C(#jinja2:) header that would set other delimiters, so that ansible-core
+    cannot evaluate it when C(run_playbook) hands the event to a playbook; the text shows as it was. See the guide
+    for what a rulebook or playbook that compares such names must do.
   - The first poll is the baseline and puts no event on the queue, unless O(initial=true).
   - A poll that fails, whatever the error (throttled with HTTP 429 after the client's own O(retries), a network or
     server error, a rejected key or query, an answer it cannot read), is logged and never ends the source; the
@@ -167,6 +168,7 @@ if _ROOT and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 # pylint: disable=wrong-import-position
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import inert  # noqa: E402
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (  # noqa: E402
     RemoteitError,
     http_library,
@@ -201,10 +203,6 @@ ARGUMENTS_PLACE = "the event source's arguments in the rulebook"
 MAX_BACKOFF = 900
 TRUE_WORDS = ("true", "yes", "on", "1")
 FALSE_WORDS = ("false", "no", "off", "0")
-# Put after each "{" that could start a Jinja delimiter, and after the "#" of a "#jinja2:" header at the start (it
-# would set other delimiters): invisible, not whitespace, and no Jinja delimiter with it.
-WORD_JOINER = "\u2060"
-TEMPLATE_START = re.compile(r"\{(?=[{%#]|\Z)|\A#(?=jinja2:)")
 
 
 async def main(queue, args):
@@ -318,24 +316,6 @@ def connection_options(args, environ):
 
 def _event(kind, host, device):
     return inert({"remoteit": {"type": kind, "device": device}, "meta": {"hosts": host}})
-
-
-def inert(value):
-    """`value` (an event or part of it) copied, with WORD_JOINER after each "{" in its strings that is followed by
-    "{", "%" or "#" or ends the string, and after a leading "#" of "#jinja2:".
-
-    Why: names are hostile, and no marker of ours reaches a playbook. run_playbook sends the event through the rules
-    engine as JSON, then yaml.dump writes it untagged to the file ansible-playbook gets as -e @file, whose strings
-    core 2.16-2.18 template on use and 2.19+ trust as templates. Text without "{{", "{%" or "{#" is no template on
-    any core, and it looks the same.
-    """
-    if isinstance(value, str):
-        return TEMPLATE_START.sub(lambda match: match.group() + WORD_JOINER, value)
-    if isinstance(value, dict):
-        return {inert(key): inert(item) for key, item in value.items()}
-    if isinstance(value, (list, tuple)):
-        return [inert(item) for item in value]
-    return value
 
 
 def _option(name, kind, value, default):

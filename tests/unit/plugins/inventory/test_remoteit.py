@@ -297,6 +297,17 @@ def test_eager_keeps_every_device_it_could_reach_and_leaves_out_the_others_with_
     assert len(records) == 5 and failing not in {record["service_id"] for record in records}
 
 
+def test_eager_leaves_out_a_device_whose_service_is_not_running(build_inventory, monkeypatch, tmp_path):
+    fleet = ssh_fleet(2)
+    fleet[1]["services"][0]["state"] = "inactive"
+    warnings = []
+    monkeypatch.setattr(inventory_module().display, "warning", warnings.append)
+    inventory = build_inventory(FakeClient(fleet), connect_service="ssh", connect_mode="eager",
+                                connections_file=str(tmp_path / "connections.json"))
+    assert sorted(inventory.hosts) == ["pi-00"]
+    assert len(warnings) == 1 and "is not running" in warnings[0] and "left out of this inventory" in warnings[0]
+
+
 def test_eager_fails_naming_the_device_when_no_proxy_can_be_opened(build_inventory, tmp_path):
     fleet = ssh_fleet(3)
     client = Refusing(fleet, {device["services"][0]["id"].upper() for device in fleet})
@@ -343,6 +354,10 @@ def test_the_event_source_names_each_device_as_the_inventory_does_whatever_inclu
     pytest.param([dict(device("pi-kitchen", "80:00:00:00:01:00:00:00"), name=["a"])], id="name-not-text"),
     pytest.param([{"id": "80:00:00:00:01:00:00:00"}], id="other-format"),
     pytest.param({"devices": []}, id="not-a-list"),
+    pytest.param([dict(device("pi-kitchen", "80:00:00:00:01:00:00:00"), name=None)], id="name-null"),
+    pytest.param([{key: value for key, value in device("pi-kitchen", "80:00:00:00:01:00:00:00").items() if key != "state"}],
+                 id="no-state"),
+    pytest.param([device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), (None, "02")))], id="service-name-null"),
 ])
 def test_a_cached_device_list_is_checked_as_the_apis_and_fetched_again_if_it_fails(cached):
     assert inventory_module()._from_cache(json.dumps(cached)) is None

@@ -207,7 +207,7 @@ GOOD_CONNECT = {"id": "c1", "reverseProxy": False, "host": "127.0.0.1", "port": 
     pytest.param({"host": None, "url": None}, "host: None is not a host name", id="no-address"),
     pytest.param({"host": "-oProxyCommand=touch /tmp/x"}, "host: '-oProxyCommand=touch /tmp/x' is not", id="host-option"),
     pytest.param({"host": "proxy example"}, "host: 'proxy example' is not", id="host-space"),
-    pytest.param({"host": "proxy\nexample"}, "host: 'proxy\\\\nexample' is not", id="host-newline"),
+    pytest.param({"host": "proxy\nexample"}, "host: 'proxy\\nexample' is not", id="host-newline"),
     pytest.param({"host": 5}, "host: 5 is not", id="host-number"),
     pytest.param({"port": 0}, "port: 0 is not a port", id="port-0"),
     pytest.param({"port": 70000}, "port: 70000 is not a port", id="port-70000"),
@@ -227,7 +227,7 @@ GOOD_CONNECT = {"id": "c1", "reverseProxy": False, "host": "127.0.0.1", "port": 
     pytest.param({"timeout": 10 ** 15}, "timeout: 1000000000000000 is not a number of seconds", id="timeout-huge"),
     pytest.param({"url": "https://proxy.remote.it@evil.example/"}, "url: 'https://proxy.remote.it@evil.example/' is not",
                  id="url-userinfo"),
-    pytest.param({"host": "::1%\n-oProxyCommand=x"}, "host: '::1%\\\\n-oProxyCommand=x' is not", id="ipv6-zone-newline"),
+    pytest.param({"host": "::1%\n-oProxyCommand=x"}, "host: '::1%\\n-oProxyCommand=x' is not", id="ipv6-zone-newline"),
 ])
 def test_a_connect_answer_that_cannot_be_used_is_refused_naming_the_field(fields, problem):
     client = make_client(data(connect=dict(GOOD_CONNECT, **fields)))
@@ -296,6 +296,19 @@ def test_a_hostile_nesting_depth_is_a_malformed_answer_not_a_crash():
     client = make_client(http_response(text='{"data":' + "[" * 100000 + "]" * 100000 + "}"))
     with pytest.raises(RemoteitError, match="malformed API response"):
         client.sessions()
+
+
+def test_an_api_that_pages_beyond_its_total_is_not_followed():
+    endless = data(login={"devices": {"total": 1, "hasMore": True, "items": [device(1)]}})
+    client = make_client(endless, endless)
+    assert [item["name"] for item in client.iter_devices()] == ["dev-1"]
+    assert len(client._pool.posts) == 1
+
+
+@pytest.mark.parametrize("email", [5, ["x"], {"a": 1}])
+def test_an_email_that_is_not_text_means_the_owner_is_unknown(email):
+    sessions = [{"id": "s1", "user": {"email": email}}]
+    assert make_client(data(login={"email": email, "sessions": sessions})).sessions()[0]["mine"] is None
 
 
 def test_sessions_whose_id_is_not_an_id_are_left_out():
@@ -514,7 +527,10 @@ def test_api_url_loses_only_a_trailing_slash(url, normalized):
 
 
 @pytest.mark.parametrize("url", ["api.remote.it/graphql/v1", "localhost:8123/graphql/v1", "ftp://api.remote.it/x",
-                                 "https://", "", None, "http://127.0.0.1:99999/graphql/v1", "http://sandbox:port/x"])
+                                 "https://", "", None, "http://127.0.0.1:99999/graphql/v1", "http://sandbox:port/x",
+                                 # what no record of it could hold: a user name, port 0, a host that is no host name
+                                 "https://user:pw@api.remote.it/graphql/v1", "http://127.0.0.1:0/graphql/v1",
+                                 "https://api.exämple.com/graphql/v1"])
 def test_an_api_url_that_is_not_http_is_invalid_input(url):
     with pytest.raises(RemoteitError) as error:
         normalize_api_url(url)

@@ -303,7 +303,7 @@ def test_a_lock_in_the_lock_directory_that_is_a_symbolic_link_is_refused(tmp_pat
     ({"host": 5}, "host: 5 is not a host name or IP address"),
     ({"host": "-oProxyCommand=x"}, "host: '-oProxyCommand=x' is not a host name or IP address"),
     ({"host": "proxy.example -oProxyCommand=x"}, "host: 'proxy.example -oProxyCommand=x' is not a host name"),
-    ({"host": "proxy.example\nProxyCommand x"}, "host: 'proxy.example\\\\nProxyCommand x' is not a host name"),
+    ({"host": "proxy.example\nProxyCommand x"}, "host: 'proxy.example\\nProxyCommand x' is not a host name"),
     ({"url": "file:///etc/passwd", "host": None, "port": None}, "host: None is not a host name or IP address"),
     ({"url": "file:///etc/passwd", "host": None, "port": None, "reverse_proxy": True},
      "url: 'file:///etc/passwd' is not a URL (http, https)"),

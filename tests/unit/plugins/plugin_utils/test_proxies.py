@@ -236,6 +236,26 @@ def test_an_unusable_connect_answer_whose_proxy_cannot_be_closed_keeps_its_inten
     assert [record.get("intent") for record in manager.store.records()] == [None]
 
 
+def test_a_proxy_remote_it_says_opened_in_the_future_is_taken_as_opened_now(manager):
+    manager.client.answer = {"created": "2199-12-31T00:00:00Z", "timeout": 28800}
+    record = manager.open(TARGET, LATCHING)
+    assert abs((parse_time(record["created"]) - now_utc()).total_seconds()) < 60
+    assert manager.store.records() == [record]  # and the file stays readable
+
+
+def test_times_with_an_offset_are_recorded_in_utc(manager):
+    manager.client.answer = {"created": "2026-01-01T05:00:00+05:00", "timeout": 3600}
+    record = manager.open(TARGET, LATCHING)
+    assert (record["created"], record["expires_at"]) == ("2026-01-01T00:00:00Z", "2026-01-01T01:00:00Z")
+
+
+def test_names_in_results_are_inert_so_a_later_job_cannot_template_them(manager):
+    target = dict(TARGET, device_name="pi-{{ lookup('pipe', 'id') }}", service_name="#jinja2:x")
+    result = to_result(manager.open(target, LATCHING))
+    assert (result["device_name"], result["service_name"]) == ("pi-{\u2060{ lookup('pipe', 'id') }}", "#\u2060jinja2:x")
+    assert manager.store.records()[0]["device_name"] == target["device_name"]  # the file keeps the name as it is
+
+
 def test_lost_connect_answers_beyond_the_retries_fail_with_nothing_left_open(manager):
     manager.client.connect_failures.extend([AmbiguousResultError("no answer")] * 3)
     with pytest.raises(RemoteitError, match=r"closed 3 proxy"):

@@ -65,6 +65,7 @@ def test_what_is_not_a_host(value):
     ("http://host:99999/", ("http", "https")), ("http://host:abc/", ("http", "https")),
     ("tcp://127.0.0.1:1", ("http", "https")), ("http://h/\n", ("http", "https")), (5, ("http", "https")),
     ("https://xyz.p.remote.it@evil.example/", ("http", "https")), ("https://user:-oProxy@x.example/", ("http", "https")),
+    ("https://x.example/{{lookup('pipe','id')}}", ("http", "https")), ("https://x.example/" + "a" * 2048, ("http", "https")),
 ])
 def test_what_is_not_a_url(value, schemes):
     with pytest.raises(ValueError, match="URL"):
@@ -76,6 +77,18 @@ def test_bounded_escapes_control_characters_and_cuts_long_text():
     long = _untrusted.bounded("x" * 10000, 200)
     assert long == "x" * 200 + "...(10000 characters)"
     assert _untrusted.bounded("ü-device") == "ü-device"
+
+
+@pytest.mark.parametrize("text, inert", [
+    ("pi-kitchen", "pi-kitchen"),
+    ("{{ lookup('pipe', 'id') }}", "{\u2060{ lookup('pipe', 'id') }}"),
+    ("a {% x %} {# y #} {", "a {\u2060% x %} {\u2060# y #} {\u2060"),
+    ("#jinja2:variable_start_string:'[['\n[[ x ]]", "#\u2060jinja2:variable_start_string:'[['\n[[ x ]]"),
+    (" #jinja2:", " #jinja2:"),  # only a header at the very start sets delimiters
+])
+def test_inert_text_reads_the_same_and_holds_no_template(text, inert):
+    assert _untrusted.inert(text) == inert
+    assert _untrusted.inert({text: [text]}) == {inert: [inert]}
 
 
 def test_records_written_by_this_collection_pass():
