@@ -411,6 +411,44 @@ def fleet(workdir, rows, size=200, forks=50):
                      "0 duplicates", duplicates == 0 and len(per_service) == size))
 
 
+def records_checks(workdir, rows, size=150, reads=300):
+    """What trusting the connections file costs a read: its directory and file checked like ~/.ssh and each of `size`
+    records validated, against json.load of the same file."""
+    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+    from ansible_collections.community.remoteit.plugins.plugin_utils._connections import (  # pylint: disable=import-outside-toplevel
+        ConnectionStore,
+    )
+
+    path = os.path.join(workdir, "records", "connections.json")
+    os.makedirs(os.path.dirname(path), mode=0o700)
+    records = [{"id": "%08x-0000-4000-8000-000000000000" % index, "session_id": None, "api_url": "https://api.remote.it/graphql/v1",
+                "service_id": "80:00:00:00:11:%02X:%02X:01" % divmod(index, 256), "service_name": "ssh",
+                "device_id": "80:00:00:00:10:%02X:%02X:01" % divmod(index, 256), "device_name": "device-%05d" % index,
+                "host": "127.0.0.1", "port": 30000 + index, "url": "tcp://127.0.0.1:%d" % (30000 + index),
+                "reverse_proxy": False, "host_ip": "255.255.255.255", "created": "2026-01-01T00:00:00Z",
+                "expires_at": "2026-01-01T08:00:00Z", "timeout": 28800, "confirmed_at": None} for index in range(size)]
+    store = ConnectionStore(path)
+    with store.update() as stored:
+        stored.extend(records)
+
+    def median_ms(read):
+        times = []
+        for _ in range(reads):
+            start = time.perf_counter()
+            read()
+            times.append(time.perf_counter() - start)
+        return statistics.median(times) * 1000
+
+    def plain():
+        with open(path, encoding="utf-8") as handle:
+            return json.load(handle)["connections"]
+
+    baseline, checked = median_ms(plain), median_ms(store.records)
+    rows.append(("(baseline: json.load of a connections file of %d records)" % size, "%.2f ms" % baseline, "", None))
+    rows.append(("the same read, file and directory checked, every record validated", "%.2f ms" % checked,
+                 "", None))
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__)
     parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
@@ -423,6 +461,7 @@ def main():
         overhead(bench, rows)
         fixed_cost(bench, rows)
         api_calls(bench, rows)
+        records_checks(workdir, rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         connection_plugin(workdir, rows, args.repeat)
         first_task(workdir, rows)

@@ -14,6 +14,7 @@ the field and where it came from.
 from __future__ import annotations
 
 import datetime
+import functools
 import ipaddress
 import re
 from urllib.parse import urlsplit
@@ -83,33 +84,46 @@ def port(value):
 def host(value):
     """A host name or an IP address as ssh and sockets take it, never anything they could read otherwise (an option,
     a list, a shell word): no brackets, and an IPv6 zone of letters, digits and . _ - only."""
-    if isinstance(value, str) and value and len(value) <= 253:
-        address, percent, zone = value.partition("%")
-        try:
-            ipaddress.ip_address(value)
-            if not percent or ZONE_RE.match(zone):
-                return value
-        except ValueError:
-            labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
-            if address == value and all(HOST_LABEL_RE.match(label) for label in labels):
-                return value
+    if isinstance(value, str) and _is_host(value):
+        return value
     raise ValueError("%s is not a host name or IP address" % _describe(value))
+
+
+# Checks of strings are cached: a connections file repeats its api_url and hosts in every record, and is read
+# several times a task.
+@functools.lru_cache(maxsize=4096)
+def _is_host(value):
+    if not value or len(value) > 253:
+        return False
+    labels = value[:-1].split(".") if value.endswith(".") else value.split(".")
+    if all(HOST_LABEL_RE.match(label) for label in labels):
+        return True  # a host name, or an IPv4 address written as one
+    address, percent, zone = value.partition("%")
+    try:
+        ipaddress.ip_address(address)
+    except ValueError:
+        return False
+    return not percent or (":" in address and bool(ZONE_RE.match(zone)))  # only IPv6 addresses have zones
 
 
 def url(value, schemes):
     """A URL of one of `schemes` whose host is a host and whose port, if any, is a port."""
-    if isinstance(value, str) and len(value) <= 2048 and URL_RE.match(value):
-        parts = urlsplit(value)
-        try:
-            valid_port = parts.port is None or 1 <= parts.port <= 65535
-        except ValueError:
-            valid_port = False
-        if parts.scheme.lower() in schemes and parts.hostname and valid_port and "@" not in parts.netloc:
-            try:
-                return host(parts.hostname) and value
-            except ValueError:
-                pass
+    if isinstance(value, str) and _is_url(value, tuple(schemes)):
+        return value
     raise ValueError("%s is not a URL (%s)" % (_describe(value), ", ".join(schemes)))
+
+
+@functools.lru_cache(maxsize=4096)
+def _is_url(value, schemes):
+    if len(value) > 2048 or not URL_RE.match(value):
+        return False
+    parts = urlsplit(value)
+    try:
+        valid_port = parts.port is None or 1 <= parts.port <= 65535
+    except ValueError:
+        return False
+    return (parts.scheme.lower() in schemes and bool(parts.hostname) and valid_port and "@" not in parts.netloc
+            and _is_host(parts.hostname))
 
 
 def timeout(value):
@@ -187,12 +201,18 @@ def _field(name, check, *args):
 
 def _address(value):
     """host_ip as the API takes it: one IPv4 or IPv6 address (latching and public are addresses too)."""
-    try:
-        if isinstance(value, str):
-            return str(ipaddress.ip_address(value))
-    except ValueError:
-        pass
+    if isinstance(value, str) and _is_address(value):
+        return value
     raise ValueError("%s is not an IP address" % _describe(value))
+
+
+@functools.lru_cache(maxsize=1024)
+def _is_address(value):
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _intent_id(value):

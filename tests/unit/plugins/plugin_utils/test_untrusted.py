@@ -53,7 +53,7 @@ def test_hosts(value):
 @pytest.mark.parametrize("value", ["-oProxyCommand=touch /tmp/x", "proxy example", "proxy\nexample", "proxy\texample",
                                    "", 5, None, "a..b", "-leading.example", "x" * 254, "host'quote", "host;rm", "[::1",
                                    "[::1]", "::1%$(id)", "fe80::1%\t-oProxyCommand=x", "::1%\n-oX", "fe80::1%\x1b[2J",
-                                   "::1%", "host%eth0"])
+                                   "::1%", "host%eth0", "127.0.0.1%eth0"])
 def test_what_is_not_a_host(value):
     with pytest.raises(ValueError, match="is not a host name or IP address"):
         _untrusted.host(value)
