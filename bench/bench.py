@@ -433,7 +433,7 @@ def records_checks(workdir, rows, size=150, reads=300):
 
     def median_ms(read):
         times = []
-        for _ in range(reads):
+        for _read in range(reads):
             start = time.perf_counter()
             read()
             times.append(time.perf_counter() - start)
