@@ -29,7 +29,7 @@ def plant(path, api_url, port):
 
 
 def in_a_shared_directory(tmp_path):
-    directory = tmp_path / "shared"
+    directory = tmp_path / "open-to-all"
     directory.mkdir()
     os.chmod(directory, 0o777)
     path = directory / "connections.json"

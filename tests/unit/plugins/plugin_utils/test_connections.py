@@ -153,7 +153,7 @@ def claim(store):
 
 @pytest.mark.parametrize("action", [read, change, lock, claim])
 def test_a_directory_writable_by_others_is_refused_with_the_chmod_that_fixes_it(tmp_path, action):
-    directory = tmp_path / "shared"
+    directory = tmp_path / "open-to-all"
     directory.mkdir()
     os.chmod(directory, 0o777)
     path = write(directory / "connections.json", [proxy("planted")])
