@@ -112,6 +112,14 @@ class Bench:
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(document, handle)
 
+    def expire_recorded(self):
+        """remote.it closes the recorded connections at the end of their lifetime, telling nobody."""
+        self.playbook([{"name": "open", CONNECTION: {"service_id": SERVICE_ID}}])
+        path = self.env["REMOTEIT_CONNECTIONS_FILE"]
+        with open(path, encoding="utf-8") as handle:
+            for record in json.load(handle)["connections"]:
+                self.sandbox.backdate(record["id"], 10 ** 6)
+
     def hand_over(self, path):
         """Move the recorded connections into `path`, as a job's set_stats artifact, and empty the connections file."""
         connections_file = self.env["REMOTEIT_CONNECTIONS_FILE"]
@@ -220,6 +228,8 @@ def api_calls(bench, rows):
         # that its session is this user's (never somebody else's).
         ("close a handed-over connection by service_id", [], (), close, (1, 1)),
         ("close one connection by service_id", [by_id], (), close, (0, 1)),
+        # remote.it refuses the disconnect, in words nobody can rely on: its sessions say the connection is gone
+        ("close a connection remote.it closed meanwhile", bench.expire_recorded, (), close, (1, 1)),
         # the sessions query that finds the orphan, its disconnect, and the connect sent again
         ("open whose connect answer was lost (reconciled)", [close], lost_answer, by_id, (1, 3)),
     ]

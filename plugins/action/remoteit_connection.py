@@ -12,14 +12,15 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     TARGET_RULES,
     RemoteitAction,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, normalize_service_id
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import checked_service_id, id_key
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import wait_for_port
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import (
     HANDED_LIST_VAR,
     LATCHING,
     normalize_host_ip,
     public_warning,
     to_result,
-    wait_for_port,
 )
 
 LATCHED_BY_WAIT = ("wait: true connected to the new latching proxy from this machine, so only this machine's address "
@@ -45,10 +46,9 @@ class ActionModule(RemoteitAction):
 
     def execute(self, params, warnings):
         if params["state"] == "absent" and not (params["connection_id"] or params["service_id"] or params["device"]):
-            raise RemoteitError("state=absent needs connection_id, service_id, or device (and service)",
-                                kind="invalid_input")
+            raise InvalidInputError("state=absent needs connection_id, service_id, or device (and service)")
         if params["service_id"]:
-            normalize_service_id(params["service_id"])  # fail on a malformed id before any API call
+            checked_service_id(params["service_id"])  # fail on a malformed id before any API call
         host_ip = params["host_ip"]
         if host_ip is None and params["state"] == "present":
             host_ip = "latching"
@@ -84,7 +84,7 @@ class ActionModule(RemoteitAction):
 
     def _absent(self, manager, params, host_ip, warnings):
         if params["connection_id"]:
-            service_id = normalize_service_id(params["service_id"]) if params["service_id"] else None
+            service_id = checked_service_id(params["service_id"]) if params["service_id"] else None
             before = manager.recorded(connection_id=params["connection_id"])
             ids = [params["connection_id"]]
         else:
@@ -98,14 +98,16 @@ class ActionModule(RemoteitAction):
                 ids += [session["id"] for session in manager.unrecorded_sessions(service_id)]
             elif not before:
                 warnings.extend(_unrecorded_warning(manager, service_id))
+        keys = {id_key(connection_id) for connection_id in ids}
         if self.check_mode:
-            closable = ({record["id"] for record in manager.alive(before, adopt=False)} & set(ids)
-                        | (set(ids) - {r["id"] for r in before}))
+            recorded_keys = {id_key(record["id"]) for record in before}
+            closable = ([record["id"] for record in manager.alive(before, adopt=False) if id_key(record["id"]) in keys]
+                        + [connection_id for connection_id in ids if id_key(connection_id) not in recorded_keys])
             result = {"changed": bool(closable), "closed": sorted(closable)}
         else:
             closed = manager.close(ids, service_id)
             # Handed-over records it may not close are gone or somebody else's: this machine does not keep them.
-            manager.forget([record for record in before if record["id"] not in ids])
+            manager.forget([record for record in before if id_key(record["id"]) not in keys])
             result = {"changed": bool(closed), "closed": closed}
         if self.diff_mode:
             result["diff"] = {"before": {"connections": [to_result(record) for record in before]},

@@ -12,10 +12,8 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._action import 
     TARGET_RULES,
     RemoteitAction,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    is_expired,
-    to_result,
-)
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import is_expired
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import now_utc, to_result
 
 
 class ActionModule(RemoteitAction):
@@ -24,15 +22,16 @@ class ActionModule(RemoteitAction):
     validation_rules = TARGET_RULES
 
     def execute(self, params, warnings):
-        manager = self.proxy_manager(params, warnings)
+        manager = self.proxy_manager(params, warnings, read_only=True)
         if params["service_id"] or params["device"]:
             _target, records = manager.find(params["service_id"], params["device"], params["service"])
         else:
             records = manager.recorded()
-        alive_ids = {record["id"] for record in manager.alive(records)} if records else set()
+        alive = manager.alive(records) if records else []
+        now = now_utc()
         connections = []
         for record in sorted(records, key=lambda item: item.get("created") or ""):
             connection = to_result(record, reused=True)
-            connection.update(alive=record["id"] in alive_ids, expired=is_expired(record))
+            connection.update(alive=any(record is live for live in alive), expired=is_expired(record, now))
             connections.append(connection)
         return {"changed": False, "connections": connections}

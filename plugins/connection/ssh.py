@@ -128,21 +128,20 @@ from ansible.plugins.connection.ssh import Connection as SshConnection
 from ansible.utils.display import Display
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     build_client,
     build_store,
     plugin_options,
     plugin_sources,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import IDLE_TIMEOUT, port_answers
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import (
     HANDED_HOST_VAR,
     HANDED_LIST_VAR,
-    UNCONFIRMED_GRACE,
-    ProxyManager,
     handed_records,
     normalize_host_ip,
-    port_answers,
     public_warning,
 )
 
@@ -238,14 +237,14 @@ class Connection(SshConnection):
                       "service": self.get_option("remoteit_service")})
         host_ip = normalize_host_ip(self.get_option("remoteit_host_ip"))
         record, reused, _target = self._manager.ensure(selection, host_ip, self.get_option("remoteit_renew_before"),
-                                                       check_mode=not open_new, trust=UNCONFIRMED_GRACE)
+                                                       check_mode=not open_new, trust=IDLE_TIMEOUT)
         if record is None:
             return None
         if not reused and public_warning(host_ip):
             display.warning(public_warning(host_ip))
         if record.get("port") is None:
-            raise RemoteitError("service %s is served by a reverse proxy (%s), not a port SSH can connect to"
-                                % (record["service_id"], record.get("url")), kind="invalid_input")
+            raise InvalidInputError("service %s is served by a reverse proxy (%s), not a port SSH can connect to"
+                                    % (record["service_id"], record.get("url")))
         return record
 
     def _point_at(self, record):

@@ -87,7 +87,7 @@ requirements:
 """
 
     # For the lookup and the connection plugin: records an earlier job handed over as data. The action plugins read
-    # the same variables (plugin_utils/_proxies.py HANDED_LIST_VAR, HANDED_HOST_VAR) and document them in notes.
+    # the same variables (plugin_utils/_records.py HANDED_LIST_VAR, HANDED_HOST_VAR) and document them in notes.
     RECORDS = r"""
 options:
   remoteit_connections:

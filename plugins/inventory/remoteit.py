@@ -108,9 +108,13 @@ notes:
     and records. The access key is never made a host variable, where C(ansible-inventory) would show it; give the
     connection plugin the key through the environment, the credentials file, or vault-encrypted
     C(remoteit_access_key_id) and C(remoteit_secret_access_key) variables.
-  - With caching enabled, the device list comes from the cache. With O(connect_mode=eager), O(connect_service) still
-    checks that the recorded connections are alive, asking remote.it at most once per build when none has to be
-    opened; with O(connect_mode=on_demand), a build from the cache sends no request at all.
+  - With caching enabled, the device list comes from the cache. The cache holds one list per configuration file
+    and account, which O(api_url), the access key and O(account_id) select, so another account (set in the
+    environment or by a profile, for instance) never gets this one's devices; the access key id goes into the
+    cache key only through a hash, and a build from the cache still needs the access key. With
+    O(connect_mode=eager), O(connect_service) still checks that the recorded connections are alive, asking
+    remote.it at most once per build when none has to be opened; with O(connect_mode=on_demand), a build from the
+    cache sends no request at all.
   - For large fleets, most of the time to build the inventory is ansible-core storing each host variable. The cache
     saves the API calls, not that time. ansible-core 2.19 and later inspect every value they store, which makes
     this about three times slower than on 2.16.
@@ -160,6 +164,7 @@ cache_timeout: 600
 #   connect_workers: 20
 """
 
+import hashlib
 import json
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -188,7 +193,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
         return value
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import named_hosts
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
@@ -198,13 +203,10 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     plugin_options,
     plugin_sources,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    ProxyManager,
-    normalize_host_ip,
-    public_warning,
-    to_result,
-)
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import normalize_host_ip, public_warning, to_result
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names, service_target
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
 display = Display()
 
@@ -227,15 +229,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         super().parse(inventory, loader, path, cache)
         config = self._read_config_data(path)
         options = plugin_options(self)
-        cache_key = self.get_cache_key(path)
-        use_cache = self.get_option("cache") and cache
-        devices = _from_cache(self._cache.get(cache_key)) if use_cache else None
+        devices = None
         try:
             sources = plugin_sources(self, "the inventory file %s" % path, self._vars, config)
             client = build_client(options, sources, display.warning)
+            cache_key = self._account_cache_key(path, client) if self.get_option("cache") else None
+            if cache_key is not None and cache:
+                devices = _from_cache(self._cache.get(cache_key))
             if devices is None:
                 devices = list(client.iter_devices())
-                if self.get_option("cache"):
+                if cache_key is not None:
                     self._cache[cache_key] = _for_cache(devices)
             # Named over every device before include_inactive leaves some out, as device_events names its hosts.
             hosts = list(named_hosts(devices))
@@ -252,6 +255,17 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         except RemoteitError as exc:
             raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None
         self._populate(hosts, extra_vars)
+
+    def _account_cache_key(self, path, client):
+        """The cache key of the device list that `client` gets for the inventory file `path`.
+
+        Cacheable's key names the file alone; the account is part of this one (the api_url as the client
+        normalized it, the access key id, the account_id), so that another account, from the environment or a
+        profile, is never served this one's devices. The account is hashed: with a cache plugin such as jsonfile,
+        the key is a file name, which would show the access key id.
+        """
+        account = json.dumps([client.api_url, client.key_id, client.account_id])
+        return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(account.encode("utf-8")).hexdigest()[:16])
 
     def _targets(self, devices):
         """(device, service, target) of each device that has the connect_service; warns when no device has it."""
@@ -306,14 +320,14 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
         """
         workers = self.get_option("connect_workers")
         if workers < 1:
-            raise RemoteitError("connect_workers must be 1 or more", kind="invalid_input")
+            raise InvalidInputError("connect_workers must be 1 or more")
         host_ip = normalize_host_ip(self.get_option("connect_host_ip"))
         renew_before = self.get_option("connect_renew_before")
         targets = [(device, service, target) for device, service, target in targets if device["state"] == "active"]
         warning = public_warning(host_ip)
         if warning and targets:
             display.warning(warning)
-        manager = ProxyManager(client, store)
+        manager = ProxyManager(client, store, warn=display.warning)
         connections, missing, refused = {}, [], {}
         for device, _service, target in targets:
             try:
@@ -338,7 +352,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 return None
             try:
                 if getattr(local, "manager", None) is None:
-                    local.manager = ProxyManager(new_client(), store)
+                    local.manager = ProxyManager(new_client(), store, warn=display.warning)
                 record, reused, _target = _attempt(device, local.manager.ensure, target, host_ip, renew_before)
             except RemoteitError as exc:
                 return exc
@@ -406,8 +420,8 @@ def _attempt(device, function, *args, **kwargs):
     try:
         return function(*args, **kwargs)
     except RemoteitError as exc:
-        raise RemoteitError("device %s [%s]: %s" % (shown(device["name"]), device["id"], exc), kind=exc.kind,
-                            status=exc.status, field=exc.field) from None
+        raise type(exc)("device %s [%s]: %s" % (shown(device["name"]), device["id"], exc), status=exc.status,
+                        field=exc.field) from None
 
 
 def _connection_vars(connection):

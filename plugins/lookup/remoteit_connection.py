@@ -90,7 +90,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,
@@ -98,15 +98,9 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     plugin_options,
     plugin_sources,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    CONFIRMATION_TTL,
-    HANDED_HOST_VAR,
-    HANDED_LIST_VAR,
-    ProxyManager,
-    handed_records,
-    parse_selector,
-    to_result,
-)
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import CONFIRMATION_TTL
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager, parse_selector
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import HANDED_HOST_VAR, HANDED_LIST_VAR, handed_records, to_result
 
 display = Display()
 
@@ -138,7 +132,7 @@ class LookupModule(LookupBase):
                 if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
                     connection = cached[1]
                 else:
-                    manager = manager or ProxyManager(self._client(options, variables, kwargs), store, handed)
+                    manager = manager or ProxyManager(self._client(options, variables, kwargs), store, handed, read_only=True)
                     connection = self._live_connection(manager, term)
                     # A miss is cached too: on_missing skip or warn in host vars must not ask remote.it each time.
                     _CACHE[(options["api_url"], store.path, _mtime(store.path), handed_ids, term)] = (

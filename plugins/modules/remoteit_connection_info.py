@@ -114,8 +114,9 @@ connections:
       type: bool
     alive:
       description:
-        - Whether remote.it lists it as an active session (a connection nobody has used yet may count as alive
-          for up to 15 minutes, as remote.it may not list it before first use).
+        - Whether remote.it lists it as an active session, under its connection id or its session id (a connection
+          nobody has used yet may count as alive for up to 15 minutes, as remote.it may not list it before first
+          use).
       type: bool
     expired:
       description: Whether its lifetime has ended.

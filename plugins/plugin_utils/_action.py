@@ -15,7 +15,8 @@ from ansible.errors import AnsibleActionFail
 from ansible.module_utils.basic import env_fallback
 from ansible.plugins.action import ActionBase
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, http_library
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import DependencyError, RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._transport import http_library
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     SECRET_OPTIONS,
@@ -23,19 +24,15 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     build_store,
     module_sources,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    HANDED_HOST_VAR,
-    HANDED_LIST_VAR,
-    ProxyManager,
-    handed_records,
-)
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import HANDED_HOST_VAR, HANDED_LIST_VAR, handed_records
 
 # The controller loads action plugins before it forks a worker per task, so importing the HTTP libraries here is
 # paid once per run; imported on first use instead, every task that talks to remote.it would pay it in its own
 # worker (bench/README.md, "fixed cost of a run").
 try:
     http_library()
-except RemoteitError:  # the client says how to install it when a task first needs it
+except DependencyError:  # the client says how to install it when a task first needs it
     pass
 
 TARGET_OPTIONS = {
@@ -104,11 +101,15 @@ class RemoteitAction(ActionBase):
         """The API client for the task, knowing whether its key pair came from the task or the environment."""
         return build_client(params, module_sources(self._task.args), warnings.append)
 
-    def proxy_manager(self, params, warnings):
-        """The proxy manager for the task, with the records an earlier job handed over in the task's variables."""
+    def proxy_manager(self, params, warnings, read_only=False):
+        """The proxy manager for the task, with the records an earlier job handed over in the task's variables.
+
+        In check mode, or for a task that only reads (`read_only`), it never writes the connections file.
+        """
         handed = handed_records(*(self._templar.template(self._task_vars.get(name))
                                   for name in (HANDED_LIST_VAR, HANDED_HOST_VAR)))
-        return ProxyManager(self.remoteit_client(params, warnings), build_store(params), handed, warnings.append)
+        return ProxyManager(self.remoteit_client(params, warnings), build_store(params), handed, warnings.append,
+                            read_only=read_only or self.check_mode)
 
     def execute(self, params, warnings):
         """Do the task's work; return the result dict. `warnings` collects messages for the user."""

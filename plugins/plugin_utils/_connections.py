@@ -25,7 +25,7 @@ import stat
 import zlib
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import ConnectionsFileError
 
 DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
 FORMAT_VERSION = 1
@@ -152,30 +152,28 @@ class ConnectionStore:
         uid = os.geteuid()
         where = "directory %s of connections file %s" % (self.directory, self.path)
         if status.st_uid not in (uid, 0):
-            raise RemoteitError("%s is owned by uid %d, not by you (uid %d) or root: its owner could put records there "
-                                "that tell ssh and the modules where to connect; %s"
-                                % (where, status.st_uid, uid, PRIVATE_DIRECTORY), kind="connections_file")
+            raise ConnectionsFileError("%s is owned by uid %d, not by you (uid %d) or root: its owner could put records there "
+                                       "that tell ssh and the modules where to connect; %s"
+                                       % (where, status.st_uid, uid, PRIVATE_DIRECTORY))
         if status.st_mode & WRITABLE_BY_OTHERS:
             shared = status.st_uid != uid or status.st_mode & stat.S_ISVTX  # not the user's to chmod, like /tmp
-            raise RemoteitError("%s is writable by group or others (mode %04o), so they could put records there that "
-                                "tell ssh and the modules where to connect: %s"
-                                % (where, stat.S_IMODE(status.st_mode),
-                                   PRIVATE_DIRECTORY if shared else "chmod go-w %s, or %s" % (self.directory, PRIVATE_DIRECTORY)),
-                                kind="connections_file")
+            raise ConnectionsFileError("%s is writable by group or others (mode %04o), so they could put records there that "
+                                       "tell ssh and the modules where to connect: %s"
+                                       % (where, stat.S_IMODE(status.st_mode),
+                                          PRIVATE_DIRECTORY if shared else "chmod go-w %s, or %s" % (self.directory, PRIVATE_DIRECTORY)))
 
     def _check_file(self, status):
         """Refuse a connections file another user wrote or could write to."""
         uid = os.geteuid()
         if status.st_uid != uid:
-            raise RemoteitError("connections file %s is owned by uid %d, not by you (uid %d): its owner could have "
-                                "written records that tell ssh and the modules where to connect; move it aside or set "
-                                "connections_file to a file of your own in a private directory"
-                                % (self.path, status.st_uid, uid), kind="connections_file")
+            raise ConnectionsFileError("connections file %s is owned by uid %d, not by you (uid %d): its owner could have "
+                                       "written records that tell ssh and the modules where to connect; move it aside or set "
+                                       "connections_file to a file of your own in a private directory"
+                                       % (self.path, status.st_uid, uid))
         if status.st_mode & WRITABLE_BY_OTHERS:
-            raise RemoteitError("connections file %s is writable by group or others (mode %04o), so they could have "
-                                "written records that tell ssh and the modules where to connect: move it aside, or "
-                                "check its records and chmod go-w %s" % (self.path, stat.S_IMODE(status.st_mode), self.path),
-                                kind="connections_file")
+            raise ConnectionsFileError("connections file %s is writable by group or others (mode %04o), so they could have "
+                                       "written records that tell ssh and the modules where to connect: move it aside, or "
+                                       "check its records and chmod go-w %s" % (self.path, stat.S_IMODE(status.st_mode), self.path))
 
     def _open(self, name, dir_fd, flags, in_directory=None):
         """os.open of a name in the directory dir_fd that never follows a symbolic link: one is an error saying so."""
@@ -185,10 +183,10 @@ class ConnectionStore:
             if exc.errno not in (errno.ELOOP, errno.EMLINK, errno.ENOTDIR) or not _is_link(name, dir_fd):
                 raise
         path = os.path.join(in_directory or self.directory, name)
-        raise RemoteitError("%s is a symbolic link; the connections file and its locks are never opened through one, "
-                            "and nothing was created where it points: remove the link, or %s"
-                            % (path if path == self.path else "%s (a lock of connections file %s)" % (path, self.path),
-                               PRIVATE_DIRECTORY), kind="connections_file")
+        raise ConnectionsFileError("%s is a symbolic link; the connections file and its locks are never opened through one, "
+                                   "and nothing was created where it points: remove the link, or %s"
+                                   % (path if path == self.path else "%s (a lock of connections file %s)" % (path, self.path),
+                                      PRIVATE_DIRECTORY))
 
     def _lock_file(self, name, dir_fd, flags=os.O_RDWR | os.O_CREAT, in_directory=None):
         """An open descriptor of a lock file (or directory) in dir_fd, created private if need be."""
@@ -201,7 +199,7 @@ class ConnectionStore:
         return "%s.%s.lock" % (self.name, name)
 
     def _unusable(self, verb, exc):
-        return RemoteitError("cannot %s connections file %s: %s" % (verb, self.path, exc.strerror), kind="connections_file")
+        return ConnectionsFileError("cannot %s connections file %s: %s" % (verb, self.path, exc.strerror))
 
     def _load(self, dir_fd):
         try:
@@ -236,10 +234,9 @@ class ConnectionStore:
         return document["connections"]
 
     def _corrupt(self, why):
-        return RemoteitError(
+        return ConnectionsFileError(
             "connections file %s cannot be used: %s. It was left as it is: repair it, or move it aside to start "
-            "a new one (proxies it recorded stay open until they expire)." % (self.path, why),
-            kind="connections_file")
+            "a new one (proxies it recorded stay open until they expire)." % (self.path, why))
 
     def _save(self, records, dir_fd):
         text = json.dumps({"version": FORMAT_VERSION, "connections": records}, indent=2, sort_keys=True)

@@ -14,7 +14,8 @@ import configparser
 import os
 import stat
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import CredentialsError
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
 DEFAULT_CREDENTIALS_FILE = "~/.remoteit/credentials"
 KEY_OPTIONS = ("access_key_id", "secret_access_key")
@@ -32,7 +33,7 @@ Credentials = collections.namedtuple("Credentials", "key_id secret key_origin")
 def resolve_credentials(access_key_id, secret_access_key, profile, credentials_file, sources, warn):
     """Fill in whichever of the key pair the caller left unset from the profile.
 
-    Raises RemoteitError naming every place looked at; `warn` receives a warning for a credentials file
+    Raises CredentialsError naming every place looked at; `warn` receives a warning for a credentials file
     that other users can read.
     """
     values = {"access_key_id": access_key_id, "secret_access_key": secret_access_key}
@@ -52,11 +53,10 @@ def resolve_credentials(access_key_id, secret_access_key, profile, credentials_f
     missing = [name for name in KEY_OPTIONS if not values[name]]
     if missing:
         places = [_place(label, names) for label, names in sources.places] + [looked_in]
-        raise RemoteitError(
+        raise CredentialsError(
             "no remote.it %s found. Looked in: %s and %s. Create an access key in the remote.it web portal "
             "(Account > Access keys) and put it in one of those places."
-            % (" and ".join(missing), ", ".join(places[:-1]), places[-1]),
-            kind="credentials")
+            % (" and ".join(missing), ", ".join(places[:-1]), places[-1]))
     _check_base64(values["secret_access_key"], origins["secret_access_key"])
     return Credentials(values["access_key_id"], values["secret_access_key"], _describe_origin(origins))
 
@@ -81,9 +81,9 @@ def _check_base64(secret, origin):
     try:
         base64.b64decode(secret, validate=True)
     except (binascii.Error, ValueError, TypeError):
-        raise RemoteitError(
+        raise CredentialsError(
             "the secret access key from %s is not valid base64: copy it again from your remote.it account "
-            "(Account > Access keys) and fix it there" % _place(label, [name]), kind="credentials") from None
+            "(Account > Access keys) and fix it there" % _place(label, [name])) from None
 
 
 class _CredentialsFile:
@@ -101,8 +101,7 @@ class _CredentialsFile:
             self.exists = False
             return
         except OSError as exc:
-            raise RemoteitError("cannot read credentials file %s: %s" % (path, exc.strerror),
-                                kind="credentials") from None
+            raise CredentialsError("cannot read credentials file %s: %s" % (path, exc.strerror)) from None
         if mode & (stat.S_IRGRP | stat.S_IROTH):
             warn("the remote.it credentials file %s is readable by other users (mode %04o): chmod 600 %s"
                  % (path, mode, path))
@@ -136,8 +135,7 @@ def _parse(path, text):
         except configparser.MissingSectionHeaderError:
             parser.read_string("[default]\n" + text, source=path)
     except configparser.Error as exc:
-        raise RemoteitError("credentials file %s is not a valid INI file: %s" % (path, exc.message.splitlines()[0]),
-                            kind="credentials") from None
+        raise CredentialsError("credentials file %s is not a valid INI file: %s" % (path, exc.message.splitlines()[0])) from None
     return {name: {key: _unquoted(value) for key, value in parser.items(name)} for name in parser.sections()}
 
 

@@ -14,7 +14,8 @@ from __future__ import annotations
 
 import re
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError, shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, ResponseError
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names
 
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
@@ -22,7 +23,7 @@ UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
 MAX_HOST_NAME = 100
 
 
-class UnknownApplication(RemoteitError):
+class UnknownApplication(InvalidInputError):
     """An application name that remote.it's application types do not have: an error in the caller's arguments."""
 
 
@@ -36,11 +37,10 @@ def application_id(client, application):
             try:
                 return int(item.get("id"))
             except (TypeError, ValueError, OverflowError):
-                raise RemoteitError("malformed API response: application type %s has no whole-number id"
-                                    % shown(item.get("name")), kind="response") from None
+                raise ResponseError("malformed API response: application type %s has no whole-number id"
+                                    % shown(item.get("name"))) from None
     known = listed_names(sorted(str(item.get("name")) for item in types if isinstance(item, dict)))
-    raise UnknownApplication("unknown application %s; remote.it knows: %s" % (shown(application), known),
-                             kind="invalid_input")
+    raise UnknownApplication("unknown application %s; remote.it knows: %s" % (shown(application), known))
 
 
 def device_matches(device, name=None, name_contains=None, state=None, application=None):

@@ -16,9 +16,9 @@ from __future__ import annotations
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
     DEFAULT_API_URL,
     RemoteitClient,
-    RemoteitError,
     normalize_api_url,
 )
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import (
     DEFAULT_CONNECTIONS_FILE,
     ConnectionStore,
@@ -108,9 +108,9 @@ def _plugin_origin(origin, name, direct_place, definition):
 def build_client(options, sources, warn):
     """The API client for these options; `sources` says where the caller reads the key pair, `warn` takes warnings."""
     if options["request_timeout"] <= 0:
-        raise RemoteitError("request_timeout must be a positive number of seconds", kind="invalid_input")
+        raise InvalidInputError("request_timeout must be a positive number of seconds")
     if options["retries"] < 0:
-        raise RemoteitError("retries must be 0 or more", kind="invalid_input")
+        raise InvalidInputError("retries must be 0 or more")
     api_url = normalize_api_url(options["api_url"])
     credentials = resolve_credentials(options.get("access_key_id"), options.get("secret_access_key"),
                                       options.get("profile"), options.get("credentials_file"), sources, warn)

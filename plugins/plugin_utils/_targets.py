@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import itertools
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import bounded
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
-    RemoteitError,
-    is_service_id,
-    normalize_service_id,
-    shown,
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import bounded, shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import checked_service_id, is_service_id, same_id
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import (
+    AmbiguousError,
+    InvalidInputError,
+    NotFoundError,
+    OfflineError,
 )
 
 MAX_LISTED = 20
@@ -28,17 +29,17 @@ def resolve_service(client, service_id=None, device=None, service=None):
     refuses to connect to an inactive device itself.
     """
     if service_id:
-        return {"service_id": normalize_service_id(service_id), "service_name": None,
+        return {"service_id": checked_service_id(service_id), "service_name": None,
                 "device_id": None, "device_name": None, "device_state": None, "service_state": None}
     if not device:
-        raise RemoteitError("select the service with service_id, or with device (and service)", kind="invalid_input")
+        raise InvalidInputError("select the service with service_id, or with device (and service)")
     found = find_device(client, device)
     return service_target(found, _pick_service(found, service))
 
 
 def service_target(device, service):
     """The target of one service of a device as the API listed it (see RemoteitClient.iter_devices)."""
-    return {"service_id": service["id"].upper(), "service_name": service["name"],
+    return {"service_id": service["id"], "service_name": service["name"],
             "device_id": device["id"], "device_name": device["name"],
             "device_state": device["state"], "service_state": service.get("state")}
 
@@ -53,18 +54,17 @@ def recorded_target(record):
 def require_online(target):
     """Fail clearly before connecting to a device or service that the API listed as not running."""
     if target["device_state"] not in (None, "active"):
-        raise RemoteitError("device %s is offline (state %s): remote.it can only connect to active devices"
-                            % (shown(target["device_name"]), shown(target["device_state"])), kind="offline")
+        raise OfflineError("device %s is offline (state %s): remote.it can only connect to active devices"
+                           % (shown(target["device_name"]), shown(target["device_state"])))
     if target["service_state"] not in (None, "active"):
-        raise RemoteitError("service %s of device %s is not running (state %s)"
-                            % (shown(target["service_name"]), shown(target["device_name"]),
-                               shown(target["service_state"])), kind="offline")
+        raise OfflineError("service %s of device %s is not running (state %s)"
+                           % (shown(target["service_name"]), shown(target["device_name"]), shown(target["service_state"])))
 
 
 def find_device(client, device):
-    """The one device whose id, or whose name (case-insensitively), is `device`."""
+    """The one device whose id, or whose name, is `device`; both compare without regard to case."""
     if is_service_id(device):
-        matches = [item for item in client.devices_by_id([device.upper()]) if item["id"].upper() == device.upper()]
+        matches = [item for item in client.devices_by_id([device]) if same_id(item["id"], device)]
         if matches:
             return matches[0]
     candidates = list(client.iter_devices(name=device))
@@ -72,15 +72,14 @@ def find_device(client, device):
     if len(matches) == 1:
         return matches[0]
     if len(matches) > 1:
-        raise RemoteitError(
+        raise AmbiguousError(
             "device name %s is ambiguous: %d devices match (%s). Select it by device id or service_id instead."
-            % (shown(device), len(matches), listed("%s [%s]" % (shown(item["name"]), item["id"]) for item in matches)),
-            kind="ambiguous")
+            % (shown(device), len(matches), listed("%s [%s]" % (shown(item["name"]), item["id"]) for item in matches)))
     if candidates:
         listing = "devices whose name contains it: %s" % listed_names(item["name"] for item in candidates)
     else:
         listing = "your devices: %s" % (listed_names(item["name"] for item in client.iter_devices()) or "none")
-    raise RemoteitError("no device named %s; %s%s" % (shown(device), listing, _slash_hint(device)), kind="not_found")
+    raise NotFoundError("no device named %s; %s%s" % (shown(device), listing, _slash_hint(device)))
 
 
 def _slash_hint(device):
@@ -98,17 +97,16 @@ def _pick_service(device, service):
     if service is None:
         if len(services) == 1:
             return services[0]
-        raise RemoteitError("device %s has %d services (%s): choose one with service (DEVICE/SERVICE in the lookup)"
-                            % (shown(device["name"]), len(services), listing), kind="ambiguous")
+        raise AmbiguousError("device %s has %d services (%s): choose one with service (DEVICE/SERVICE in the lookup)"
+                             % (shown(device["name"]), len(services), listing))
     matches = [item for item in services if item["name"].lower() == service.lower()]
     if len(matches) == 1:
         return matches[0]
     if matches:
-        raise RemoteitError("service name %s is ambiguous on device %s (%s): use service_id instead"
-                            % (shown(service), shown(device["name"]), listed(item["id"] for item in matches)),
-                            kind="ambiguous")
-    raise RemoteitError("device %s has no service named %s; its services: %s"
-                        % (shown(device["name"]), shown(service), listing), kind="not_found")
+        raise AmbiguousError("service name %s is ambiguous on device %s (%s): use service_id instead"
+                             % (shown(service), shown(device["name"]), listed(item["id"] for item in matches)))
+    raise NotFoundError("device %s has no service named %s; its services: %s"
+                        % (shown(device["name"]), shown(service), listing))
 
 
 def listed_names(names):

@@ -39,7 +39,16 @@ def parse_args(argv=None):
     parser.add_argument("--idle-timeout", type=float, help="seconds a proxy survives without a live TCP connection (default 900)")
     parser.add_argument("--clock-skew", type=float, help="allowed Date header skew in seconds (default 300)")
     parser.add_argument("--disconnect-unknown", choices=("false", "error"), help="disconnect of an unknown id answers false or an error (default error)")
+    parser.add_argument("--disconnect-unknown-message", metavar="TEXT",
+                        help="the error of --disconnect-unknown error (default: Connection not found)")
     parser.add_argument("--sessions-list-unused", type=_boolean, metavar="true|false", help="list never-used proxies as sessions (default true)")
+    parser.add_argument("--session-ids", choices=("same", "distinct"), help="a session's id is the connection id, or its own (default same)")
+    parser.add_argument("--connect-session", choices=("object", "null"), help="connect answers session { id } or session: null (default object)")
+    parser.add_argument("--id-case", choices=("upper", "lower"), help="the case ids are served in (default upper)")
+    parser.add_argument("--ids-case-sensitive", type=_boolean, metavar="true|false",
+                        help="lookups by id match only the case served (default false: any case)")
+    parser.add_argument("--offline-proxies", choices=("stay", "close"),
+                        help="a device going offline leaves its proxies open or closes them (default stay)")
     parser.add_argument("--validate-ids", type=_boolean, metavar="true|false",
                         help="device and service ids must be 8 hex octets (default true; false: any non-empty string)")
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
@@ -62,8 +71,10 @@ def main(argv=None):
     try:
         sandbox = Sandbox(
             world, host=args.host, port=args.port, lifetime=args.lifetime, idle_timeout=args.idle_timeout,
-            disconnect_unknown=args.disconnect_unknown, sessions_list_unused=args.sessions_list_unused,
-            clock_skew=args.clock_skew, validate_ids=args.validate_ids, tls_cert=args.tls_cert, tls_key=args.tls_key,
+            disconnect_unknown=args.disconnect_unknown, disconnect_unknown_message=args.disconnect_unknown_message,
+            sessions_list_unused=args.sessions_list_unused, clock_skew=args.clock_skew, session_ids=args.session_ids,
+            connect_session=args.connect_session, id_case=args.id_case, ids_case_sensitive=args.ids_case_sensitive,
+            offline_proxies=args.offline_proxies, validate_ids=args.validate_ids, tls_cert=args.tls_cert, tls_key=args.tls_key,
         ).start()
     except (ValueError, OSError) as exc:
         print(f"remoteit_sandbox: {exc}", file=sys.stderr)

@@ -72,10 +72,11 @@ def _field_names(selection_set, fragments):
     return names
 
 
-def _matches(args, *, item_id, name, state, hardware_id, applications):
-    """The filters that `User.devices` and `Device.services` share; `name` is a case-insensitive substring."""
+def _matches(args, settings, *, item_id, name, state, hardware_id, applications):
+    """The filters that `User.devices` and `Device.services` share; `name` is a case-insensitive substring,
+    `id` matches per the ids_case_sensitive setting."""
     return (
-        (args.get("id") is None or id_key(item_id) in {id_key(value) for value in args["id"]})
+        (args.get("id") is None or any(settings.same_id(item_id, value) for value in args["id"]))
         and (args.get("name") is None or args["name"].lower() in (name or "").lower())
         and (args.get("state") is None or state == args["state"])
         and (args.get("hardwareId") is None or hardware_id == args["hardwareId"])
@@ -112,9 +113,10 @@ def _sessions(info, belongs):
     return [proxy for proxy in context.registry.live() if belongs(proxy) and (context.settings.sessions_list_unused or proxy.used)]
 
 
-def _lookup(table, ids):
-    """The objects of `table` (world devices or services) with these ids, in the order asked."""
-    return [table[id_key(item_id)] for item_id in ids if id_key(item_id) in table]
+def _lookup(table, ids, settings):
+    """The objects of `table` (world devices or services) with these ids, in the order asked; with
+    ids_case_sensitive only ids in the case the sandbox serves them find anything."""
+    return [table[id_key(item_id)] for item_id in ids if id_key(item_id) in table and settings.same_id(table[id_key(item_id)].id, item_id)]
 
 
 def _user_account(account, info, **args):
@@ -124,19 +126,19 @@ def _user_account(account, info, **args):
     return selected
 
 
-def _user_devices(account, _info, **args):
+def _user_devices(account, info, **args):
     devices = [
         device for device in account.devices
-        if _matches(args, item_id=device.id, name=device.name, state=device.state, hardware_id=device.hardware_id,
+        if _matches(args, info.context.settings, item_id=device.id, name=device.name, state=device.state, hardware_id=device.hardware_id,
                     applications={service.app.id for service in device.services})
     ]
     return _page(_sorted(devices, args["sort"]), args)
 
 
-def _device_services(device, _info, **args):
+def _device_services(device, info, **args):
     services = [
         service for service in device.services
-        if _matches(args, item_id=service.id, name=service.name, state=service.state, hardware_id=device.hardware_id,
+        if _matches(args, info.context.settings, item_id=service.id, name=service.name, state=service.state, hardware_id=device.hardware_id,
                     applications={service.app.id})
     ]
     return _sorted(services, args["sort"])
@@ -148,7 +150,7 @@ def _connect(_root, info, **args):
     if context.settings.validate_ids and not REMOTEIT_ID.match(service_id):
         raise GraphQLError(f"Invalid service ID: {service_id}")
     service = context.world.find_service(context.user, service_id)
-    if service is None:
+    if service is None or not context.settings.same_id(service.id, service_id):
         raise GraphQLError(f"Service not found: {service_id}")
     if service.device.state != "active":
         raise GraphQLError(f"Device {service.device.name} is inactive")
@@ -166,20 +168,24 @@ def _connect(_root, info, **args):
 
 
 def _disconnect(_root, info, **args):
-    """Close one of the caller's proxies; an unknown id answers per the disconnect_unknown setting."""
+    """Close one of the caller's proxies by its connection id (never a session id: see the session_ids setting);
+    an unknown id answers per the disconnect_unknown setting, worded as disconnect_unknown_message."""
     context = info.context
-    proxy = context.registry.get(args["connectionId"])
+    settings = context.settings
+    connection_id = args["connectionId"]
+    proxy = context.registry.get(connection_id)
     service_id = args.get("serviceId")
     if (
         proxy is not None
         and proxy.user is context.user
-        and (service_id is None or id_key(proxy.service.id) == id_key(service_id))
+        and settings.same_id(proxy.id, connection_id)
+        and (service_id is None or settings.same_id(proxy.service.id, service_id))
         and context.registry.close(proxy.id)
     ):
         return True
-    if context.settings.disconnect_unknown == "false":
+    if settings.disconnect_unknown == "false":
         return False
-    raise GraphQLError("Connection not found")
+    raise GraphQLError(settings.disconnect_unknown_message)
 
 
 def _bind(type_name, **resolvers):
@@ -200,10 +206,11 @@ _bind(
     account=_user_account,
     devices=_user_devices,
     device=lambda account, info, **args: [
-        device for device in _lookup(info.context.world.devices, args["id"]) if device.owner is account
+        device for device in _lookup(info.context.world.devices, args["id"], info.context.settings) if device.owner is account
     ],
     service=lambda account, info, **args: [
-        service for service in _lookup(info.context.world.services, args["id"]) if service.device.owner is account
+        service for service in _lookup(info.context.world.services, args["id"], info.context.settings)
+        if service.device.owner is account
     ],
     sessions=lambda account, info: _sessions(info, lambda proxy: account in (proxy.user, proxy.service.device.owner)),
 )
@@ -224,6 +231,7 @@ for _service_type in ("Service", "ServiceReference"):
 _bind("Service", sessions=lambda service, info: _sessions(info, lambda proxy: proxy.service is service))
 _bind(
     "Session",
+    id=lambda proxy, _info: proxy.session_id,
     timestamp=lambda proxy, _info: proxy.created,
     state=lambda proxy, _info: "connected" if proxy.live_connections else "open",
     connected=lambda proxy, _info: proxy.live_connections > 0,
@@ -237,5 +245,5 @@ _bind(
     reverseProxy=lambda proxy, _info: proxy.reverse_proxy,
     port=lambda proxy, _info: None if proxy.reverse_proxy else proxy.port,
     timeout=lambda proxy, _info: int(proxy.lifetime),
-    session=lambda proxy, _info: proxy,
+    session=lambda proxy, info: None if info.context.settings.connect_session == "null" else proxy,
 )

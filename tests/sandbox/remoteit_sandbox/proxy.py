@@ -40,6 +40,11 @@ def utc_timestamp(moment=None):
     return (moment or datetime.now(timezone.utc)).isoformat(timespec="milliseconds").replace("+00:00", "Z")
 
 
+def _served(value, id_case):
+    """A uuid in the case ids are served (the id_case setting)."""
+    return value.lower() if id_case == "lower" else value.upper()
+
+
 def _abort(*sockets):
     """Shut sockets down both ways, which also wakes any thread blocked on them."""
     for sock in sockets:
@@ -63,8 +68,10 @@ def _pump(src, dst):
 class Proxy:
     """One open connection: a listener, its hostIP policy, and its live forwarded TCP connections."""
 
-    def __init__(self, service, user, host_ip, reverse_proxy, lifetime, idle_timeout):
-        self.id = str(uuid.uuid4())
+    def __init__(self, service, user, host_ip, reverse_proxy, lifetime, idle_timeout, id_case="upper", session_ids="same"):
+        self.id = _served(str(uuid.uuid4()), id_case)
+        # Whether remote.it's session id is the connection id is an unknown: `distinct` gives the session its own.
+        self.session_id = _served(str(uuid.uuid4()), id_case) if session_ids == "distinct" else self.id
         self.service = service
         self.user = user
         self.reverse_proxy = reverse_proxy
@@ -105,6 +112,13 @@ class Proxy:
             self._started -= seconds
             self._idle_since -= seconds
 
+    def cut(self):
+        """Cut every live forwarded connection, as a device going offline does; the listener stays."""
+        with self._lock:
+            live = list(self._live.items())
+        for client, upstream in live:
+            _abort(client, upstream)
+
     def close(self):
         """Stop listening and cut every live forwarded connection."""
         with self._lock:
@@ -121,6 +135,7 @@ class Proxy:
         """The proxy as the inspection endpoint shows it."""
         return {
             "id": self.id,
+            "session_id": self.session_id,
             "service_id": self.service.id,
             "device_id": self.service.device.id,
             "host": self.host,
@@ -163,8 +178,8 @@ class Proxy:
     def _forward(self, client):
         upstream = None
         try:
-            if self.service.target is None:
-                return  # a world service without a target: nothing to reach
+            if self.service.target is None or not self.service.device.online:
+                return  # a world service without a target, or a device offline: nothing to reach
             upstream = socket.create_connection(self.service.target, timeout=CONNECT_TIMEOUT)
             upstream.settimeout(None)
             # A relay passes each write on at once, as remote.it's proxies do: with Nagle's algorithm on,
@@ -192,41 +207,61 @@ class Proxy:
 
 
 class ProxyRegistry:
-    """The live proxies by connection id; a reaper thread closes the expired ones."""
+    """The live proxies by connection id (in any case); a reaper thread closes the expired ones.
 
-    def __init__(self, lifetime, idle_timeout):
+    `id_case` and `session_ids` are the settings of those names: how the ids of new proxies look.
+    """
+
+    def __init__(self, lifetime, idle_timeout, id_case="upper", session_ids="same"):
         self.lifetime = lifetime
         self.idle_timeout = idle_timeout
+        self.id_case = id_case
+        self.session_ids = session_ids
         self._lock = threading.Lock()
         self._proxies = {}
         self._stopping = threading.Event()
         threading.Thread(target=self._reap, name="proxy-reaper", daemon=True).start()
 
     def open(self, service, user, host_ip, reverse_proxy):
-        proxy = Proxy(service, user, host_ip, reverse_proxy, self.lifetime, self.idle_timeout)
+        proxy = Proxy(service, user, host_ip, reverse_proxy, self.lifetime, self.idle_timeout, self.id_case, self.session_ids)
         with self._lock:
             if not self._stopping.is_set():
-                self._proxies[proxy.id] = proxy
+                self._proxies[proxy.id.upper()] = proxy
                 return proxy
         proxy.close()  # a connect that raced close_all() must not leave a listener behind
         raise RuntimeError("the sandbox is stopping")
 
     def get(self, connection_id):
+        """The live proxy with this connection id, in any case (callers compare the case when it matters)."""
         with self._lock:
-            return self._proxies.get(connection_id)
+            return self._proxies.get(connection_id.upper())
 
     def live(self):
         with self._lock:
             return list(self._proxies.values())
 
     def close(self, connection_id):
-        """Close a proxy; False if it was not (or no longer) open."""
+        """Close a proxy (by connection id in any case); False if it was not (or no longer) open."""
         with self._lock:
-            proxy = self._proxies.pop(connection_id, None)
+            proxy = self._proxies.pop(connection_id.upper(), None)
         if proxy is None:
             return False
         proxy.close()
         return True
+
+    def device_offline(self, device, close):
+        """`device` went offline: its proxies' live connections break; with `close` the proxies close too.
+
+        Returns the ids of the proxies closed.
+        """
+        closed = []
+        for proxy in self.live():
+            if proxy.service.device is device:
+                if close and self.close(proxy.id):
+                    closed.append(proxy.id)
+                else:
+                    proxy.cut()
+        return closed
 
     def close_all(self):
         self._stopping.set()

@@ -77,16 +77,24 @@ class Sandbox:
     """
 
     def __init__(self, world=None, *, host="127.0.0.1", port=0, lifetime=None, idle_timeout=None, disconnect_unknown=None,
-                 sessions_list_unused=None, clock_skew=None, validate_ids=None, tls_cert=None, tls_key=None, env=None):
+                 disconnect_unknown_message=None, sessions_list_unused=None, clock_skew=None, session_ids=None,
+                 connect_session=None, id_case=None, ids_case_sensitive=None, offline_proxies=None, validate_ids=None,
+                 tls_cert=None, tls_key=None, env=None):
         self._env = None if env is None else {**os.environ, **env}
-        self.world = load_world(world, env=self._env, validate_ids=validate_ids)
+        self.world = load_world(world, env=self._env, validate_ids=validate_ids, id_case=id_case)
         self._world_lock = threading.Lock()  # one change of the world's devices at a time
         self.settings = Settings.merge(self.world.settings, {
             "lifetime": lifetime,
             "idle_timeout": idle_timeout,
             "disconnect_unknown": disconnect_unknown,
+            "disconnect_unknown_message": disconnect_unknown_message,
             "sessions_list_unused": sessions_list_unused,
             "clock_skew": clock_skew,
+            "session_ids": session_ids,
+            "connect_session": connect_session,
+            "id_case": id_case,
+            "ids_case_sensitive": ids_case_sensitive,
+            "offline_proxies": offline_proxies,
             "validate_ids": validate_ids,
         })
         if (tls_cert is None) != (tls_key is None):
@@ -110,7 +118,7 @@ class Sandbox:
             # The handshake then happens in the handler thread, so a stalled client cannot block accept().
             server.socket = context.wrap_socket(server.socket, server_side=True, do_handshake_on_connect=False)
         self.port = server.server_address[1]
-        self.registry = ProxyRegistry(self.settings.lifetime, self.settings.idle_timeout)
+        self.registry = ProxyRegistry(self.settings.lifetime, self.settings.idle_timeout, self.settings.id_case, self.settings.session_ids)
         self._server = server
         threading.Thread(target=server.serve_forever, kwargs={"poll_interval": 0.1}, name="sandbox-http", daemon=True).start()
         return self
@@ -177,18 +185,21 @@ class Sandbox:
 
     def set_device_state(self, device, state):
         """Bring a device (by id, or else exact name) online ("active") or take it offline ("inactive"); its
-        services follow. Returns the device's snapshot. KeyError: no such device; ValueError: a bad state, or
-        several devices of that name."""
+        services follow. Offline, its proxies' live connections break, and per the offline_proxies setting its
+        proxies stay (working again once it is back) or close. Returns the device's snapshot. KeyError: no such
+        device; ValueError: a bad state, or several devices of that name."""
         with self._world_lock:
             found = self.world.find_device(device)
             found.set_state(state)
+            if state == "inactive" and self.registry is not None:
+                self.registry.device_offline(found, close=self.settings.offline_proxies == "close")
             return found.snapshot()
 
     def add_device(self, entry, account=None):
         """Register a device, given as a world file's device entry, in `account` (an account id; default the
         first user); returns its snapshot. ValueError (WorldError): an invalid entry or account."""
         with self._world_lock:
-            return add_device(self.world, entry, account, self._env, self.settings.validate_ids).snapshot()
+            return add_device(self.world, entry, account, self._env, self.settings.validate_ids, self.settings.id_case).snapshot()
 
     def remove_device(self, device):
         """Delete a device (by id, or else exact name) and its services; returns its last snapshot. Its live

@@ -66,38 +66,76 @@ APPLICATION_TYPES = {
 }
 
 
+def _unknown(default, choices=None):
+    """A Settings field that answers one of the API's unknowns (the README's table "The API's unknowns" names each).
+
+    `choices`: the values it takes, the default among them; None for a free value (a message, seconds).
+    """
+    # pylint: disable-next=invalid-field-call  # it is called in a class body
+    return dataclasses.field(default=default, metadata={"unknown": True, "choices": choices})
+
+
 @dataclasses.dataclass(frozen=True)
 class Settings:
-    """Behaviour knobs, including the sandbox's answers to the API's documented unknowns."""
+    """Behaviour knobs, including the sandbox's answers to the API's documented unknowns.
+
+    The fields made with `_unknown` are those answers (UNKNOWN_SWITCHES); their defaults are the friendly ones.
+    """
 
     lifetime: float = 28800
     idle_timeout: float = 900
-    disconnect_unknown: str = "error"
-    sessions_list_unused: bool = True
-    clock_skew: float = 300
+    disconnect_unknown: str = _unknown("error", ("error", "false"))
+    disconnect_unknown_message: str = _unknown("Connection not found")
+    sessions_list_unused: bool = _unknown(True, (True, False))
+    clock_skew: float = _unknown(300)
+    session_ids: str = _unknown("same", ("same", "distinct"))
+    connect_session: str = _unknown("object", ("object", "null"))
+    id_case: str = _unknown("upper", ("upper", "lower"))
+    ids_case_sensitive: bool = _unknown(False, (False, True))
+    offline_proxies: str = _unknown("stay", ("stay", "close"))
     validate_ids: bool = True  # false: device and service ids may be any string, to test a client's own checks
 
     @classmethod
     def merge(cls, world_settings, overrides):
         """World `settings:` over the defaults, then explicit (non-None) overrides on top."""
         values = dict(world_settings or {})
-        values.update({name: value for name, value in overrides.items() if value is not None})
-        unknown = set(values) - {field.name for field in dataclasses.fields(cls)}
+        unknown = set(values) | set(overrides)
+        unknown -= {field.name for field in dataclasses.fields(cls)}
         if unknown:
             raise WorldError(f"unknown settings: {', '.join(sorted(unknown))}")
-        if values.get("disconnect_unknown") is False:  # YAML reads a bare `false` as a boolean
+        # YAML reads a bare `false` and `null` as a boolean and None: the world file means the words.
+        if values.get("disconnect_unknown") is False:
             values["disconnect_unknown"] = "false"
+        if "connect_session" in values and values["connect_session"] is None:
+            values["connect_session"] = "null"
+        values.update({name: value for name, value in overrides.items() if value is not None})
         settings = cls(**values)
         for name in ("lifetime", "idle_timeout", "clock_skew"):
             value = getattr(settings, name)
             if isinstance(value, bool) or not isinstance(value, (int, float)) or value <= 0:
                 raise WorldError(f"setting {name} must be a positive number of seconds, not {value!r}")
-        if settings.disconnect_unknown not in ("false", "error"):
-            raise WorldError(f"setting disconnect_unknown must be 'false' or 'error', not {settings.disconnect_unknown!r}")
-        for name in ("sessions_list_unused", "validate_ids"):
-            if not isinstance(getattr(settings, name), bool):
-                raise WorldError(f"setting {name} must be true or false")
+        for field in dataclasses.fields(cls):
+            choices = field.metadata.get("choices")
+            value = getattr(settings, field.name)
+            if choices and not any(type(value) is type(choice) and value == choice for choice in choices):
+                wanted = " or ".join(repr(choice).lower() if isinstance(choice, bool) else repr(choice) for choice in choices)
+                raise WorldError(f"setting {field.name} must be {wanted}, not {value!r}")
+        if not isinstance(settings.validate_ids, bool):
+            raise WorldError("setting validate_ids must be true or false")
+        if not isinstance(settings.disconnect_unknown_message, str) or not settings.disconnect_unknown_message.strip():
+            raise WorldError(f"setting disconnect_unknown_message must be a non-empty string, not {settings.disconnect_unknown_message!r}")
         return settings
+
+    def served_id(self, item_id):
+        """A hex id (device, service, connection, session) in the case the API serves ids (`id_case`)."""
+        return item_id.lower() if self.id_case == "lower" else item_id.upper()
+
+    def same_id(self, served, given):
+        """Whether a lookup by `given` finds the id `served`: any case, or with `ids_case_sensitive` exactly it."""
+        return served == given if self.ids_case_sensitive else id_key(served) == id_key(given)
+
+
+UNKNOWN_SWITCHES = tuple(field.name for field in dataclasses.fields(Settings) if field.metadata.get("unknown"))
 
 
 @dataclasses.dataclass(eq=False)
@@ -234,11 +272,11 @@ class World:
         return None
 
 
-def load_world(source=None, env=None, validate_ids=None):
+def load_world(source=None, env=None, validate_ids=None, id_case=None):
     """Build a World from a YAML path or a dict (default: the demo world).
 
     `${VAR}` and `${VAR:-default}` in service targets are replaced from `env` (default os.environ).
-    `validate_ids`, unless None, overrides the world's setting of that name.
+    `validate_ids` and `id_case`, unless None, override the world's settings of those names.
     """
     if source is None:
         source = DEMO_WORLD
@@ -249,14 +287,15 @@ def load_world(source=None, env=None, validate_ids=None):
         data = source
     if not isinstance(data, dict):
         raise WorldError("a world must be a mapping")
-    settings = Settings.merge(data.get("settings"), {"validate_ids": validate_ids})
-    return _Builder(os.environ if env is None else env, validate_ids=settings.validate_ids).build(data)
+    settings = Settings.merge(data.get("settings"), {"validate_ids": validate_ids, "id_case": id_case})
+    return _Builder(os.environ if env is None else env, validate_ids=settings.validate_ids, id_case=settings.id_case).build(data)
 
 
-def add_device(world, entry, account_id=None, env=None, validate_ids=True):
+def add_device(world, entry, account_id=None, env=None, validate_ids=True, id_case="upper"):
     """Register a device (a world file's device entry) in a running world, as when someone installs remote.it on
     a machine; in the account `account_id`, by default the first user's. Returns the Device. Without
-    `validate_ids` its ids may be any strings, as the running world's setting allows.
+    `validate_ids` its ids may be any strings, as the running world's setting allows; with it they are served in
+    `id_case`.
 
     WorldError: an invalid entry, a taken id, or no such account. Lists are replaced, never changed in place.
     """
@@ -266,7 +305,7 @@ def add_device(world, entry, account_id=None, env=None, validate_ids=True):
         account = world.accounts[account_id]
     else:
         raise WorldError(f"no account with id {account_id!r}")
-    builder = _Builder(os.environ if env is None else env, validate_ids, world)
+    builder = _Builder(os.environ if env is None else env, validate_ids, world, id_case)
     devices, services = dict(world.devices), dict(world.services)
     try:
         device = builder.device(entry, account)
@@ -280,9 +319,10 @@ def add_device(world, entry, account_id=None, env=None, validate_ids=True):
 class _Builder:
     """Turns world data into linked objects, checking ids, references and values on the way."""
 
-    def __init__(self, env, validate_ids, world=None):
+    def __init__(self, env, validate_ids, world=None, id_case="upper"):
         self.env = env
         self.validate_ids = validate_ids
+        self.id_case = id_case
         self.world = world or World(settings={}, keys={}, accounts={}, devices={}, services={})
 
     def build(self, data):
@@ -358,10 +398,10 @@ class _Builder:
         self.world.keys[key_id] = AccessKey(key_id, secret, user)
 
     def _new_id(self, entry, existing, kind):
-        """The id as served: upper-case 8 hex octets, or without validate_ids any string exactly as given."""
+        """The id as served: 8 hex octets in the id_case's case, or without validate_ids any string exactly as given."""
         item_id = _required(entry, "id", kind)
         if self.validate_ids:
-            item_id = str(item_id).upper()
+            item_id = str(item_id).lower() if self.id_case == "lower" else str(item_id).upper()
             if not REMOTEIT_ID.match(item_id):
                 raise WorldError(f"{kind} id {item_id!r} is not 8 hex octets separated by colons")
         elif not isinstance(item_id, str):

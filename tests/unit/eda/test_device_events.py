@@ -31,10 +31,11 @@ from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.
     DeviceWatcher,
     main,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitClient, RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitClient
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
 
-from ..plugins.plugin_utils.test_api import http_response
+from ..plugins.plugin_utils.http_fakes import http_response
 
 try:
     from ansible.template import trust_as_template

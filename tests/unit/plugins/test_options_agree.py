@@ -34,7 +34,7 @@ from ansible.utils.plugin_docs import get_docstring
 from ansible_collections.community.remoteit.plugins.doc_fragments.api import ModuleDocFragment
 from ansible_collections.community.remoteit.plugins.plugin_utils._action import _connection_argument_spec
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import CONNECTION_OPTIONS
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import HANDED_HOST_VAR, HANDED_LIST_VAR
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import HANDED_HOST_VAR, HANDED_LIST_VAR
 
 COLLECTION = "community.remoteit"
 MODULES = ("remoteit_connection", "remoteit_connection_info", "remoteit_device_info")

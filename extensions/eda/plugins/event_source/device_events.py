@@ -168,12 +168,9 @@ if _ROOT and _ROOT not in sys.path:
     sys.path.insert(0, _ROOT)
 
 # pylint: disable=wrong-import-position
-from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import inert  # noqa: E402
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import (  # noqa: E402
-    RemoteitError,
-    http_library,
-    shown,
-)
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import inert, shown  # noqa: E402
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError  # noqa: E402
+from ansible_collections.community.remoteit.plugins.plugin_utils._transport import http_library  # noqa: E402
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import (  # noqa: E402
     UnknownApplication,
     application_id,
@@ -219,13 +216,11 @@ class DeviceWatcher:
         unknown = sorted(name for name in args if name not in SOURCE_OPTIONS and name not in SHARED_OPTIONS
                          and not name.startswith("eda_"))  # ansible-rulebook's own, such as eda_feedback_queue
         if unknown:
-            raise RemoteitError("community.remoteit.device_events: unknown option %s; it takes: %s"
-                                % (", ".join(unknown), ", ".join(list(SOURCE_OPTIONS) + list(SHARED_OPTIONS))),
-                                kind="invalid_input")
+            raise InvalidInputError("community.remoteit.device_events: unknown option %s; it takes: %s"
+                                    % (", ".join(unknown), ", ".join(list(SOURCE_OPTIONS) + list(SHARED_OPTIONS))))
         own = {name: _option(name, kind, args.get(name), default) for name, (kind, default) in SOURCE_OPTIONS.items()}
         if own["interval"] < 1:
-            raise RemoteitError("community.remoteit.device_events: interval must be 1 second or more",
-                                kind="invalid_input")
+            raise InvalidInputError("community.remoteit.device_events: interval must be 1 second or more")
         self.interval = own["interval"]
         self.initial = own["initial"]
         self.name_contains = own["name_contains"]
@@ -334,6 +329,6 @@ def _option(name, kind, value, default):
             return int(value)
     elif isinstance(value, (str, int)) and not isinstance(value, bool):  # application: 28 is a YAML integer
         return str(value)
-    raise RemoteitError("community.remoteit.device_events: %s must be %s, not %s"
-                        % (name, {"bool": "true or false", "int": "a whole number"}.get(kind, "a string"),
-                           "that" if name in SECRET_OPTIONS else shown(value)), kind="invalid_input")
+    raise InvalidInputError("community.remoteit.device_events: %s must be %s, not %s"
+                            % (name, {"bool": "true or false", "int": "a whole number"}.get(kind, "a string"),
+                               "that" if name in SECRET_OPTIONS else shown(value)))

@@ -20,7 +20,7 @@ from ansible.template import Templar
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _action
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import iso, now_utc
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import iso, now_utc
 
 ENVIRONMENT = ("R3_ACCESS_KEY_ID", "R3_SECRET_ACCESS_KEY", "REMOTEIT_PROFILE", "REMOTEIT_CREDENTIALS_FILE",
                "REMOTEIT_API_URL", "REMOTEIT_VALIDATE_CERTS", "REMOTEIT_ACCOUNT_ID", "REMOTEIT_CONNECTIONS_FILE")

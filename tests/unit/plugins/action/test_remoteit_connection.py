@@ -15,8 +15,8 @@ import pytest
 import yaml
 
 from ansible_collections.community.remoteit.plugins.modules import remoteit_connection as doc_stub
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import iso, now_utc, parse_time
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import EndpointError, ThrottledError
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import iso, now_utc, parse_time
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -233,11 +233,10 @@ def test_a_failed_close_by_connection_id_is_reported_and_keeps_the_record_for_a_
     opened = run_action("remoteit_connection", client, **OPEN)["connection"]["id"]
     message = ("there is no remote.it API at https://api.example/graphql (HTTP 404 Not Found): api_url must be the "
                "full URL of the GraphQL endpoint")
-    client.disconnect = lambda connection_id, service_id=None: _raise(RemoteitError(message, kind="endpoint",
-                                                                                    status=404))
+    client.disconnect = lambda connection_id, service_id=None: _raise(EndpointError(message, status=404))
     result = run_action("remoteit_connection", client, state="absent", connection_id=opened)
     assert result["failed"] is True
-    assert result["msg"] == message
+    assert result["msg"] == "%s; its record stays in %s for the next try" % (message, store.path)
     assert result["error"] == {"kind": "endpoint", "status": 404}
     assert recorded_ids(store) == [opened]
 
@@ -284,8 +283,7 @@ def test_a_remoteit_error_fails_the_task_with_its_kind_and_opens_nothing(run_act
 
 def test_a_refused_connect_fails_with_its_kind_and_records_nothing(run_action, store):
     client = fleet()
-    client.connect_failures = [RemoteitError("remote.it is throttling requests (HTTP 429)", kind="throttled",
-                                             status=429)]
+    client.connect_failures = [ThrottledError("remote.it is throttling requests (HTTP 429)", status=429)]
     result = run_action("remoteit_connection", client, **OPEN)
     assert result["failed"] is True and result["msg"] == "remote.it is throttling requests (HTTP 429)"
     assert result["error"] == {"kind": "throttled", "status": 429}

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import RESULT_FIELDS
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import RESULT_FIELDS
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -91,3 +91,19 @@ def test_nothing_recorded_is_an_empty_list_without_asking_remoteit(run_action):
     client = FakeClient()
     assert run_action("remoteit_connection_info", client) == {"changed": False, "connections": []}
     assert client.calls == []
+
+
+def test_reading_never_writes_the_connections_file(run_action, recorded, store):
+    """What remote.it confirms is shown, not recorded: an info module leaves the file as it found it."""
+    client, _ids = recorded
+    before = open(store.path, encoding="utf-8").read()
+    run_action("remoteit_connection_info", client)
+    assert open(store.path, encoding="utf-8").read() == before
+
+
+def test_check_mode_of_the_connection_module_never_writes_the_connections_file(run_action, recorded, store):
+    client, ids = recorded
+    before = open(store.path, encoding="utf-8").read()
+    result = run_action("remoteit_connection", client, check_mode=True, device="pi-kitchen", service="ssh")
+    assert result["changed"] is False and result["connection"]["id"] == ids["live"]
+    assert open(store.path, encoding="utf-8").read() == before

@@ -21,7 +21,7 @@ from ansible.plugins.connection import ssh as builtin_ssh
 from ansible.plugins.loader import connection_loader
 
 from ansible_collections.community.remoteit.plugins.connection import ssh as remoteit_ssh
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
 

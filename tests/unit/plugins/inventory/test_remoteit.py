@@ -18,7 +18,7 @@ from ansible.parsing.dataloader import DataLoader
 from ansible.plugins.loader import inventory_loader
 
 from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import DeviceWatcher
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -274,7 +274,7 @@ class Refusing(FakeClient):
     def connect(self, service_id, host_ip, after_lost_answer=None):
         if service_id in self.refused:
             self.calls.append(("connect", service_id, host_ip))
-            raise RemoteitError("remote.it refused: quota exceeded", kind="api")
+            raise RemoteitError("remote.it refused: quota exceeded")
         return super().connect(service_id, host_ip, after_lost_answer)
 
 
@@ -372,3 +372,79 @@ def test_host_names_of_long_device_names_are_cut_short(build_inventory):
     inventory = build_inventory(FakeClient([device("x" * 10000, "80:00:00:00:01:00:00:00"),
                                             device("x" * 10000, "80:00:00:00:02:00:00:00")]))
     assert sorted(inventory.hosts) == ["x" * 100, "x" * 100 + "_02000000"]
+
+
+# -- cache --------------------------------------------------------------------------------------------------------------
+
+ACCOUNT = {"api_url": "https://api.example/graphql/v1", "key_id": "AKFIRSTKEY0001", "account_id": None}
+
+
+def account_client(devices, **account):
+    """A FakeClient of the account `account` (api_url, key_id, account_id) changes from ACCOUNT."""
+    client = FakeClient(devices)
+    for name, value in dict(ACCOUNT, **account).items():
+        setattr(client, name, value)
+    return client
+
+
+@pytest.fixture
+def build_cached(tmp_path, monkeypatch):
+    """build(client=None, **options) -> InventoryData from devices.remoteit.yml with these options and a jsonfile
+    cache, as ansible-inventory builds it: parse, then the cache written."""
+    for name in ("R3_ACCESS_KEY_ID", "R3_SECRET_ACCESS_KEY", "REMOTEIT_PROFILE", "REMOTEIT_CREDENTIALS_FILE",
+                 "REMOTEIT_API_URL", "REMOTEIT_ACCOUNT_ID"):
+        monkeypatch.delenv(name, raising=False)
+    cache_dir = tmp_path / "cache"
+    path = tmp_path / "devices.remoteit.yml"
+    plugin = inventory_loader.get("community.remoteit.remoteit")
+
+    def build(client=None, **options):
+        if client is not None:
+            monkeypatch.setattr(inventory_module(), "build_client", lambda *_args: client)
+        path.write_text(json.dumps(dict(options, plugin="community.remoteit.remoteit", cache=True,
+                                        cache_plugin="ansible.builtin.jsonfile", cache_connection=str(cache_dir))))
+        inventory = InventoryData()
+        plugin.parse(inventory, DataLoader(), str(path), cache=True)
+        plugin.update_cache_if_changed()
+        return inventory
+
+    build.cache_dir = cache_dir
+    return build
+
+
+@pytest.mark.parametrize("account", [
+    pytest.param({"api_url": "https://api.other.example/graphql/v1"}, id="api_url"),
+    pytest.param({"key_id": "AKSECONDKEY002"}, id="key_id"),
+    pytest.param({"account_id": "acct-2"}, id="account_id"),
+])
+def test_the_cache_serves_a_device_list_only_to_the_account_that_listed_it(build_cached, account):
+    first = account_client([device("pi-kitchen", "80:00:00:00:01:00:00:00")])
+    assert sorted(build_cached(first).hosts) == ["pi-kitchen"]
+    again = account_client([device("changed", "80:00:00:00:02:00:00:00")])
+    assert sorted(build_cached(again).hosts) == ["pi-kitchen"] and again.count("devices") == 0  # the same account: cached
+
+    other = account_client([device("pi-garage", "80:00:00:00:03:00:00:00")], **account)
+    assert sorted(build_cached(other).hosts) == ["pi-garage"]  # not the first account's devices
+    assert other.count("devices") == 1
+    assert sorted(build_cached(account_client([], **account)).hosts) == ["pi-garage"]  # its own list is cached
+    assert sorted(build_cached(account_client([])).hosts) == ["pi-kitchen"]  # and the first account's is still there
+    names = " ".join(item.name for item in build_cached.cache_dir.iterdir())
+    assert not any(key_id in names for key_id in ("AKFIRSTKEY0001", "AKSECONDKEY002"))  # key ids are hashed
+
+
+def test_the_cache_takes_the_api_url_as_the_client_normalized_it(build_cached, monkeypatch):
+    clients = []
+    real_build_client = inventory_module().build_client
+
+    def build_client(*args):
+        """A FakeClient of the account the real build_client makes of the options."""
+        real = real_build_client(*args)
+        clients.append(account_client([device("pi-%d" % len(clients), "80:00:00:00:01:00:00:00")],
+                                      api_url=real.api_url, key_id=real.key_id, account_id=real.account_id))
+        return clients[-1]
+
+    monkeypatch.setattr(inventory_module(), "build_client", build_client)
+    key = {"access_key_id": "AKFIRSTKEY0001", "secret_access_key": "c2VjcmV0"}
+    assert sorted(build_cached(api_url="https://api.example/graphql/v1/", account_id="", **key).hosts) == ["pi-0"]
+    assert sorted(build_cached(api_url="https://api.example/graphql/v1", **key).hosts) == ["pi-0"]
+    assert [client.count("devices") for client in clients] == [1, 0]

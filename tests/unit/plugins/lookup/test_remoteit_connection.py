@@ -15,7 +15,8 @@ from ansible.plugins.loader import lookup_loader
 from ansible.template import Templar
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager, to_result
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import to_result
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -168,6 +169,17 @@ def test_a_record_handed_over_in_the_variables_is_returned_once_remoteit_lists_i
     variables = {variable: [record] if variable == "remoteit_connections" else record}
     assert lookup("pi-garage/ssh", variables=variables) == [dict(record, reused=True)]
     assert api.count("sessions") == 1 and api.count("connect") == 0
+
+
+def test_a_lookup_never_writes_the_connections_file(lookup, api, tmp_path):
+    """A lookup reads: neither remote.it's confirmation nor a handed-over record it returned is written down."""
+    api.open("pi-kitchen", "ssh")
+    path = tmp_path / "connections.json"
+    with ConnectionStore(str(path)).update() as records:
+        records[0]["created"] = "2026-01-01T00:00:00Z"  # long enough ago to be asked about
+    before = path.read_text()
+    assert len(lookup("pi-kitchen/ssh", "pi-garage/ssh", variables={"remoteit_connections": [earlier_jobs_record(api)]})) == 2
+    assert path.read_text() == before
 
 
 def test_a_handed_record_remoteit_no_longer_lists_is_missing_and_says_where_it_looked(lookup, api):

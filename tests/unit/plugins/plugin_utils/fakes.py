@@ -10,7 +10,8 @@ from __future__ import annotations
 import datetime
 import itertools
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError, _connection
+from ansible_collections.community.remoteit.plugins.plugin_utils import _graphql
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import AmbiguousResultError
 
 
 def device(name, device_id, state="active", services=(("ssh", "01"),)):
@@ -67,7 +68,7 @@ class FakeClient:
                 self.before_connect()
             if not self.connect_failures:
                 connection_id = self.add_session(service_id)
-                return _connection(dict({
+                return _graphql.connection(dict({
                     "id": connection_id, "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
                     "reverseProxy": False, "created": self.session_list[-1]["timestamp"], "timeout": 28800,
                     "session": {"id": connection_id,

@@ -3,299 +3,29 @@
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
 
+"""The client's methods as plugins call them, and the rules for ids."""
+
 from __future__ import annotations
 
-import base64
-import errno
-import http.server
-import json
-import socket
-import ssl
-import sys
-import threading
-
-import certifi
 import pytest
-import urllib3
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import (
-    AmbiguousResultError,
-    RemoteitClient,
-    RemoteitError,
-    UnusableConnectError,
+    checked_service_id,
+    id_key,
+    is_service_id,
     normalize_api_url,
-    retry_after_seconds,
-    sign_request,
+    same_id,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import (
+    AuthError,
+    EndpointError,
+    InvalidInputError,
+    NotFoundError,
+    RemoteitError,
+    ResponseError,
 )
 
-SECRET = "c2VjcmV0LWtleS1ieXRlcw=="
-ORIGIN = "the access key id and secret came from the task options (access_key_id, secret_access_key)"
-
-
-def http_response(status=200, body=None, text=None, headers=None):
-    """An HTTP answer as urllib3 gives it to the client."""
-    return urllib3.HTTPResponse(body=(text if text is not None else json.dumps(body)).encode("utf-8"), status=status,
-                                headers=headers)
-
-
-class FakePool:
-    """Answers requests from a queue, as the client's urllib3 pool would; an exception in the queue is raised instead."""
-
-    def __init__(self, *answers):
-        self.answers = list(answers)
-        self.posts = []
-
-    def request(self, method, url, body, headers, retries, redirect, timeout):
-        assert (method, retries, redirect) == ("POST", False, False), "the client retries and redirects itself"
-        self.posts.append({"url": url, "body": json.loads(body), "headers": headers, "timeout": timeout})
-        answer = self.answers.pop(0)
-        if isinstance(answer, Exception):
-            raise answer
-        return answer
-
-
-def make_client(*answers, **kwargs):
-    """A client over a FakePool; the pool also records the backoff sleeps."""
-    pool = FakePool(*answers)
-    pool.sleeps = []
-    kwargs.setdefault("api_url", "https://api.remote.it/graphql/v1")
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pool.sleeps.append, **kwargs)
-    client._pool = pool
-    return client
-
-
-def read_timeout():
-    return urllib3.exceptions.ReadTimeoutError(None, "/graphql/v1", "Read timed out. (read timeout=30)")
-
-
-def data(**values):
-    return http_response(body={"data": values})
-
-
-def test_signature_matches_the_documented_known_answer():
-    headers = sign_request("AKTEST", SECRET, "POST", "https://api.remote.it/graphql/v1",
-                           b'{"query":"{ login { id } }"}', "Thu, 01 Jan 2026 00:00:00 GMT")
-    assert headers["Authorization"] == (
-        'Signature keyId="AKTEST",algorithm="hmac-sha256",'
-        'headers="(request-target) host date content-type content-length",'
-        'signature="u2bE7hgRZ2w0tbGTqmcE1PiOFqp4q3WctfPsB49loCU="')
-    assert headers["Host"] == "api.remote.it"
-    assert headers["Date"] == "Thu, 01 Jan 2026 00:00:00 GMT"
-
-
-def test_signature_signs_the_port_of_a_local_sandbox():
-    with_port = sign_request("AKTEST", SECRET, "POST", "http://127.0.0.1:8123/graphql/v1", b"{}", "d")
-    assert with_port["Host"] == "127.0.0.1:8123"
-    other_port = sign_request("AKTEST", SECRET, "POST", "http://127.0.0.1:8124/graphql/v1", b"{}", "d")
-    assert with_port["Authorization"] != other_port["Authorization"]
-
-
-def test_a_secret_that_is_not_base64_is_a_credentials_error():
-    with pytest.raises(RemoteitError) as error:
-        sign_request("AKTEST", "not base64!", "POST", "https://api.remote.it/graphql/v1", b"{}", "d")
-    assert error.value.kind == "credentials"
-    assert "not base64!" not in str(error.value)
-
-
-def test_each_request_is_signed_over_the_exact_body_sent():
-    client = make_client(data(applicationTypes=[]))
-    client.application_types()
-    post = client._pool.posts[0]
-    assert post["headers"]["Authorization"].startswith('Signature keyId="AKTEST"')
-    assert "applicationTypes" in post["body"]["query"]
-
-
-@pytest.mark.parametrize("status", [429, 502, 503, 504])
-def test_queries_are_retried_on_throttling_and_gateway_errors(status):
-    client = make_client(http_response(status, text="busy"), data(applicationTypes=[{"id": 28}]))
-    assert client.application_types() == [{"id": 28}]
-    assert len(client._pool.posts) == 2
-    assert len(client._pool.sleeps) == 1 and 0 < client._pool.sleeps[0] <= 1
-
-
-def test_retry_after_is_honoured():
-    client = make_client(http_response(429, text="slow down", headers={"Retry-After": "7"}), data(applicationTypes=[]))
-    client.application_types()
-    assert client._pool.sleeps == [7.0]
-
-
-def test_backoff_grows_and_gives_up_after_the_configured_retries():
-    client = make_client(*[http_response(503, text="down")] * 4, retries=3)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert len(client._pool.posts) == 4
-    first, second, third = client._pool.sleeps
-    assert 0.5 <= first <= 1 <= second <= 2 <= third <= 4
-    assert "HTTP 503 (after 3 retries)" in str(error.value)
-
-
-def test_throttling_that_outlasts_retries_is_reported_as_such():
-    client = make_client(*[http_response(429, text="")] * 2, retries=1)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert error.value.kind == "throttled"
-    assert "429" in str(error.value)
-
-
-def test_connection_errors_of_queries_are_retried():
-    reset = urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer"))
-    client = make_client(reset, data(applicationTypes=[]))
-    client.application_types()
-    assert len(client._pool.posts) == 2
-
-
-@pytest.mark.parametrize("status", [500, 502, 503, 504])
-def test_a_server_error_on_connect_is_ambiguous_because_it_may_have_opened_a_proxy(status):
-    client = make_client(http_response(status, text="bad gateway"))
-    with pytest.raises(AmbiguousResultError, match="HTTP %d" % status):
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert len(client._pool.posts) == 1
-
-
-def test_connect_is_retried_when_throttled():
-    connection = {"id": "c1", "host": "proxy.example", "port": 30000, "reverseProxy": False}
-    client = make_client(http_response(429, text=""), data(connect=connection))
-    assert client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")["id"] == "c1"
-    assert len(client._pool.posts) == 2
-
-
-def test_a_lost_connect_response_is_ambiguous_not_retried():
-    client = make_client(read_timeout())
-    with pytest.raises(AmbiguousResultError):
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert len(client._pool.posts) == 1
-
-
-@pytest.mark.parametrize("status, body", [(401, "Unauthorized"), (403, '{"errors":[{"message":"bad signature"}]}')])
-def test_rejected_credentials_mention_clock_skew_and_never_the_secret(status, body):
-    client = make_client(http_response(status, text=body))
-    with pytest.raises(RemoteitError) as error:
-        client.sessions()
-    message = str(error.value)
-    assert error.value.kind == "auth" and error.value.status == status
-    assert "clock" in message and "AKTEST" in message
-    assert SECRET not in message
-
-
-def test_graphql_errors_become_messages_with_a_kind():
-    client = make_client(http_response(body={"errors": [{"message": "Target device is inactive"}], "data": None}))
-    with pytest.raises(RemoteitError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert error.value.kind == "offline"
-    assert "Target device is inactive" in str(error.value)
-
-
-@pytest.mark.parametrize("response", [
-    http_response(200, text="<html>proxy error</html>"),
-    http_response(200, text="[1, 2]"),
-    http_response(200, body={"data": {"login": {"sessions": "many"}}}),
-    http_response(200, body={"nothing": True}),
-])
-def test_malformed_responses_are_reported_not_crashed_on(response):
-    client = make_client(response)
-    with pytest.raises(RemoteitError) as error:
-        client.sessions()
-    assert error.value.kind == "response"
-    assert "malformed API response" in str(error.value)
-
-
-GOOD_CONNECT = {"id": "c1", "reverseProxy": False, "host": "127.0.0.1", "port": 33000, "url": "tcp://127.0.0.1:33000",
-                "created": "2026-01-01T00:00:00Z", "timeout": 28800, "session": {"id": "s1"}}
-
-
-@pytest.mark.parametrize("fields, problem", [
-    pytest.param({"host": None, "url": None}, "host: None is not a host name", id="no-address"),
-    pytest.param({"host": "-oProxyCommand=touch /tmp/x"}, "host: '-oProxyCommand=touch /tmp/x' is not", id="host-option"),
-    pytest.param({"host": "proxy example"}, "host: 'proxy example' is not", id="host-space"),
-    pytest.param({"host": "proxy\nexample"}, "host: 'proxy\\nexample' is not", id="host-newline"),
-    pytest.param({"host": 5}, "host: 5 is not", id="host-number"),
-    pytest.param({"port": 0}, "port: 0 is not a port", id="port-0"),
-    pytest.param({"port": 70000}, "port: 70000 is not a port", id="port-70000"),
-    pytest.param({"port": -1}, "port: -1 is not a port", id="port-negative"),
-    pytest.param({"port": True}, "port: True is not a port", id="port-bool"),
-    pytest.param({"port": "abc"}, "port: 'abc' is not a port", id="port-text"),
-    pytest.param({"port": "22"}, "port: '22' is not a port", id="port-numeric-text"),
-    pytest.param({"host": None, "port": None, "url": "file:///etc/passwd"}, "host: None is not a host name", id="file-url"),
-    pytest.param({"url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not", id="port-proxy-file-url"),
-    pytest.param({"reverseProxy": True, "port": None, "url": "file:///etc/passwd"}, "url: 'file:///etc/passwd' is not a URL (http, https)",
-                 id="reverse-proxy-file-url"),
-    pytest.param({"reverseProxy": True, "port": None, "url": None}, "url: a reverse proxy needs one",
-                 id="reverse-proxy-without-url"),
-    pytest.param({"reverseProxy": "yes"}, "reverse_proxy: 'yes' is not true or false", id="reverse-proxy-text"),
-    pytest.param({"session": {"id": "-oX"}}, "session.id: '-oX' is not a connection id", id="session-id"),
-    pytest.param({"timeout": "8h"}, "timeout: '8h' is not", id="timeout-text"),
-    pytest.param({"timeout": 10 ** 15}, "timeout: 1000000000000000 is not a number of seconds", id="timeout-huge"),
-    pytest.param({"url": "https://proxy.remote.it@evil.example/"}, "url: 'https://proxy.remote.it@evil.example/' is not",
-                 id="url-userinfo"),
-    pytest.param({"host": "::1%\n-oProxyCommand=x"}, "host: '::1%\\n-oProxyCommand=x' is not", id="ipv6-zone-newline"),
-])
-def test_a_connect_answer_that_cannot_be_used_is_refused_naming_the_field(fields, problem):
-    client = make_client(data(connect=dict(GOOD_CONNECT, **fields)))
-    with pytest.raises(UnusableConnectError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert problem in str(error.value)
-    assert error.value.kind == "response"
-    assert error.value.connection_id == "c1"  # so the proxy it opened can be closed
-
-
-@pytest.mark.parametrize("connection_id", ["'-oProxyCommand=x'", "", None, 5, "c" * 129])
-def test_a_connect_answer_whose_id_is_not_an_id_has_nothing_to_close_by(connection_id):
-    client = make_client(data(connect=dict(GOOD_CONNECT, id=connection_id)))
-    with pytest.raises(UnusableConnectError, match="cannot be used: id: ") as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert error.value.connection_id is None
-
-
-@pytest.mark.parametrize("fields, address", [
-    pytest.param({}, ("127.0.0.1", 33000, "tcp://127.0.0.1:33000"), id="port-proxy"),
-    pytest.param({"host": None, "port": None, "url": "tcp://proxy.remote.it:33001"},
-                 ("proxy.remote.it", 33001, "tcp://proxy.remote.it:33001"), id="port-proxy-by-url"),
-    pytest.param({"host": "::1", "url": None}, ("::1", 33000, None), id="ipv6"),
-    pytest.param({"reverseProxy": True, "host": None, "port": None, "url": "https://x1.p.remote.it"},
-                 ("x1.p.remote.it", None, "https://x1.p.remote.it"), id="reverse-proxy"),
-    pytest.param({"reverseProxy": True, "port": 443, "url": "https://x1.p.remote.it"},
-                 ("127.0.0.1", None, "https://x1.p.remote.it"), id="reverse-proxy-port-dropped"),
-    pytest.param({"created": "9999-12-31T23:59:59Z", "timeout": 0}, ("127.0.0.1", 33000, "tcp://127.0.0.1:33000"),
-                 id="absurd-created-ignored"),
-])
-def test_a_usable_connect_answer_is_kept_as_given(fields, address):
-    connection = make_client(data(connect=dict(GOOD_CONNECT, **fields))).connect("80:00:00:00:01:00:00:02", "0.0.0.0")
-    assert (connection["host"], connection["port"], connection["url"]) == address
-    assert (connection["id"], connection["session_id"]) == ("c1", "s1")
-
-
-def test_devices_and_services_whose_id_is_not_an_id_are_left_out_with_a_warning():
-    bad_device = dict(device(2), id="'-oProxyCommand=touch /tmp/x'")
-    odd_services = dict(device(3), services=[dict(device(3)["services"][0], id="80:00'-oX'"), device(3)["services"][0]])
-    warnings = []
-    client = make_client(data(login={"devices": {"hasMore": False, "items": [device(1), bad_device, odd_services]}}),
-                         warn=warnings.append)
-    devices = list(client.iter_devices())
-    assert [item["name"] for item in devices] == ["dev-1", "dev-3"]
-    assert [service["id"] for service in devices[1]["services"]] == ["80:00:00:00:00:00:01:03"]
-    assert len(warnings) == 2
-    assert "left out a device that remote.it listed: its id: \"'-oProxyCommand=touch /tmp/x'\" is not a remote.it id" \
-        in warnings[0]
-    assert "left out a service of device 'dev-3'" in warnings[1]
-
-
-@pytest.mark.parametrize("item, problem", [
-    ({"name": "no-id", "services": []}, "its id: None is not a remote.it id (8 hex octets separated by colons)"),
-    ({"id": "", "name": "empty-id"}, "its id: '' is not a remote.it id (8 hex octets separated by colons)"),
-    ("a device", "it is not an object"),
-    ({"id": "80:00:00:00:00:00:00:09", "name": "odd", "services": 5}, "its services are not a list"),
-])
-def test_a_malformed_device_is_left_out_not_the_whole_list(item, problem):
-    warnings = []
-    client = make_client(data(login={"devices": {"hasMore": False, "items": [item, device(1)]}}), warn=warnings.append)
-    assert [listed["name"] for listed in client.iter_devices()] == ["dev-1"]
-    assert warnings == ["left out a device that remote.it listed: %s" % problem]
-
-
-def test_a_hostile_nesting_depth_is_a_malformed_answer_not_a_crash():
-    client = make_client(http_response(text='{"data":' + "[" * 100000 + "]" * 100000 + "}"))
-    with pytest.raises(RemoteitError, match="malformed API response"):
-        client.sessions()
+from .http_fakes import data, device, http_response, make_client, read_timeout
 
 
 def test_an_api_that_pages_beyond_its_total_is_not_followed():
@@ -305,39 +35,11 @@ def test_an_api_that_pages_beyond_its_total_is_not_followed():
     assert len(client._pool.posts) == 1
 
 
-@pytest.mark.parametrize("email", [5, ["x"], {"a": 1}])
-def test_an_email_that_is_not_text_means_the_owner_is_unknown(email):
-    sessions = [{"id": "s1", "user": {"email": email}}]
-    assert make_client(data(login={"email": email, "sessions": sessions})).sessions()[0]["mine"] is None
-
-
-def test_sessions_whose_id_is_not_an_id_are_left_out():
-    sessions = [{"id": "s1", "timestamp": "2026-01-01T00:00:00Z"}, {"id": "-oProxyCommand=x"}, {"id": None}]
-    assert [session["id"] for session in make_client(data(login={"sessions": sessions})).sessions()] == ["s1"]
-
-
-def test_api_error_text_is_bounded_and_control_characters_escaped():
-    name = "\x1b[31m" + "x" * 10000 + "\nforged line"
-    client = make_client(data(), http_response(body={"errors": [{"message": "Device %s is inactive" % name}]}))
-    client._pool.answers.pop(0)
-    with pytest.raises(RemoteitError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    message = str(error.value)
-    assert "\x1b" not in message and "\n" not in message
-    assert "\\x1b[31m" in message and len(message) < 400
-
-
 def test_a_null_login_means_the_credentials_are_not_valid():
     client = make_client(data(login=None))
-    with pytest.raises(RemoteitError) as error:
+    with pytest.raises(AuthError) as error:
         client.sessions()
     assert error.value.kind == "auth"
-
-
-def device(index):
-    return {"id": "80:00:00:00:00:00:00:%02X" % index, "name": "dev-%d" % index, "state": "active", "online": True,
-            "services": [{"id": "80:00:00:00:00:00:01:%02X" % index, "name": "ssh", "application": 28,
-                          "title": "SSH", "port": 22, "host": "localhost", "state": "active", "enabled": True}]}
 
 
 def test_devices_are_paged_until_has_more_is_false():
@@ -362,159 +64,15 @@ def test_account_id_scopes_queries_to_the_organisation():
 
 def test_an_account_the_key_cannot_use_is_named():
     client = make_client(data(login={"account": None}), account_id="org-x")
-    with pytest.raises(RemoteitError, match="org-x"):
+    with pytest.raises(NotFoundError, match="org-x"):
         client.sessions()
-
-
-@pytest.mark.parametrize("answer, closed", [
-    (data(disconnect=True), True),
-    (data(disconnect=False), False),
-    (http_response(body={"errors": [{"message": "Connection not found"}]}), False),
-    (http_response(body={"errors": [{"message": "no such thing", "path": ["disconnect"],
-                                    "extensions": {"code": "NOT_FOUND"}}]}), False),
-])
-def test_disconnect_treats_an_already_gone_connection_as_not_closed(answer, closed):
-    client = make_client(answer)
-    assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is closed
-
-
-@pytest.mark.parametrize("errors", [
-    [{"message": "Service not found"}],
-    [{"message": "Connection not found", "path": ["login"]}],
-])
-def test_only_the_api_saying_so_about_the_connection_makes_it_gone(errors):
-    """A "not found" about something else (the service, another field) leaves the record to close later."""
-    client = make_client(http_response(body={"errors": errors}))
-    with pytest.raises(RemoteitError) as error:
-        client.disconnect("c1", "80:00:00:00:01:00:00:02")
-    assert error.value.kind == "not_found"
-
-
-def test_a_disconnect_whose_answer_was_lost_is_retried_and_counts_as_closed():
-    """The lost request closed it; the retry finds it gone. Reporting "already gone" would be untrue."""
-    client = make_client(read_timeout(),
-                         http_response(body={"errors": [{"message": "Connection not found", "path": ["disconnect"]}]}))
-    assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is True
-    assert len(client._pool.posts) == 2
-
-
-@pytest.mark.parametrize("error, kind, field", [
-    ({"message": "whatever the wording", "extensions": {"code": "UNAUTHENTICATED"}}, "auth", None),
-    ({"message": "Device x is inactive", "path": ["connect"]}, "offline", "connect"),
-    ({"message": "nope", "extensions": {"code": "NOT_FOUND"}, "path": ["disconnect"]}, "not_found", "disconnect"),
-    ({"message": "Service not found"}, "not_found", None),
-])
-def test_error_kinds_come_from_the_error_structure_before_its_wording(error, kind, field):
-    client = make_client(http_response(body={"errors": [error]}))
-    with pytest.raises(RemoteitError) as raised:
-        client.application_types()
-    assert (raised.value.kind, raised.value.field) == (kind, field)
-
-
-def test_a_connect_is_sent_at_most_retries_plus_one_times_however_it_fails():
-    """Throttling, lost answers and refused connections share one budget of retries + 1 requests."""
-    closed = []
-    client = make_client(http_response(status=429), read_timeout(), http_response(status=503),
-                         http_response(status=503), http_response(status=503), retries=3)
-    with pytest.raises(AmbiguousResultError):
-        client.connect("80:00:00:00:01:00:00:01", "255.255.255.255", after_lost_answer=lambda: closed.append(1))
-    assert len(client._pool.posts) == 4
-    assert len(closed) == 3, "each lost answer was reconciled before the next attempt"
-
-
-def test_retry_after_accepts_seconds_and_http_dates():
-    assert retry_after_seconds("3") == 3.0
-    assert retry_after_seconds("Thu, 01 Jan 1970 00:00:00 GMT") == 0.0
-    assert retry_after_seconds("soon") is None
-    assert retry_after_seconds(None) is None
-
-
-def test_a_missing_http_library_is_reported_when_a_request_is_first_needed(monkeypatch):
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN)  # building a client, as a cached inventory does, needs no HTTP
-    monkeypatch.setitem(sys.modules, "urllib3", None)
-    with pytest.raises(RemoteitError, match="'requests' is required on the Ansible controller") as caught:
-        client.graphql("{ login { id } }")
-    assert caught.value.kind == "dependency"
-
-
-def ssl_failure(reason):
-    """urllib3's SSLError as it wraps the ssl module's (as a real failure has it)."""
-    return urllib3.exceptions.SSLError(ssl.SSLError(1, reason))
-
-
-@pytest.fixture
-def plain_http_server():
-    """A local server that speaks HTTP only: its URL."""
-    server = http.server.HTTPServer(("127.0.0.1", 0), http.server.BaseHTTPRequestHandler)
-    thread = threading.Thread(target=server.serve_forever, daemon=True)
-    thread.start()
-    yield "127.0.0.1:%d" % server.server_address[1]
-    server.shutdown()
-    server.server_close()
-
-
-def test_https_to_a_plain_http_server_says_it_does_not_speak_tls(plain_http_server):
-    url = "https://%s/graphql/v1" % plain_http_server
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=3, sleep=pytest.fail)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == "the server at %s does not speak TLS (use http:// if that is intended)" % url
-    assert error.value.kind == "tls"
-
-
-@pytest.mark.parametrize("reason", ["[SSL: WRONG_VERSION_NUMBER] wrong version number (_ssl.c:1006)",
-                                    "[SSL: RECORD_LAYER_FAILURE] record layer failure (_ssl.c:1000)",
-                                    "[SSL: PACKET_LENGTH_TOO_LONG] packet length too long (_ssl.c:1000)"])
-def test_no_tls_is_recognised_whatever_openssl_calls_it(reason):
-    client = make_client(ssl_failure(reason))
-    with pytest.raises(RemoteitError, match="does not speak TLS") as error:
-        client.application_types()
-    assert "validate_certs" not in str(error.value)
-
-
-def test_an_unverified_certificate_points_at_the_ca_bundle_before_validate_certs():
-    client = make_client(ssl_failure("[SSL: CERTIFICATE_VERIFY_FAILED] certificate verify failed: "
-                                     "self-signed certificate (_ssl.c:1006)"))
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    message = str(error.value)
-    assert message.startswith("the TLS certificate of https://api.remote.it/graphql/v1 could not be verified")
-    assert "self-signed certificate" in message
-    assert message.index("REQUESTS_CA_BUNDLE") < message.index("validate_certs")
-    assert len(client._pool.posts) == 1
-
-
-def test_another_tls_failure_gives_no_advice_on_certificates():
-    client = make_client(ssl_failure("[SSL: SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006)"))
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == ("the TLS handshake with https://api.remote.it/graphql/v1 failed ([SSL: "
-                                "SSLV3_ALERT_HANDSHAKE_FAILURE] sslv3 alert handshake failure (_ssl.c:1006))")
-
-
-@pytest.mark.parametrize("url", ["http://127.0.0.1:8123", "https://api.remote.it/graphql"])
-def test_http_404_names_the_url_and_the_endpoint_path(url):
-    client = make_client(http_response(404, text="Not Found"), api_url=url)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == (
-        "there is no remote.it API at %s (HTTP 404 Not Found): api_url must be the full URL of the GraphQL "
-        "endpoint, whose path is /graphql/v1, such as https://api.remote.it/graphql/v1" % url)
-    assert error.value.kind == "endpoint"
 
 
 def test_disconnect_does_not_take_http_404_for_a_connection_already_gone():
     client = make_client(http_response(404, text="Not Found"))
-    with pytest.raises(RemoteitError) as error:
+    with pytest.raises(EndpointError) as error:
         client.disconnect("c1", "80:00:00:00:01:00:00:02")
     assert error.value.kind == "endpoint"
-
-
-def test_an_http_error_page_is_not_read_as_an_api_answer():
-    client = make_client(http_response(400, text="<h1>Device not found</h1>"))
-    with pytest.raises(RemoteitError) as error:
-        client.disconnect("c1", "80:00:00:00:01:00:00:02")
-    assert error.value.kind == "api"
 
 
 @pytest.mark.parametrize("url, normalized", [
@@ -532,271 +90,115 @@ def test_api_url_loses_only_a_trailing_slash(url, normalized):
                                  "https://user:pw@api.remote.it/graphql/v1", "http://127.0.0.1:0/graphql/v1",
                                  "https://api.exämple.com/graphql/v1"])
 def test_an_api_url_that_is_not_http_is_invalid_input(url):
-    with pytest.raises(RemoteitError) as error:
+    with pytest.raises(InvalidInputError) as error:
         normalize_api_url(url)
     assert error.value.kind == "invalid_input"
     assert str(error.value) == ("api_url %r is not an http:// or https:// URL: give the full URL of the API, such as "
                                 "https://api.remote.it/graphql/v1" % (url,))
 
 
-@pytest.mark.parametrize("status", [401, 403])
-def test_rejected_credentials_say_where_the_key_pair_came_from(status):
-    client = make_client(http_response(status, text="Unauthorized"))
-    with pytest.raises(RemoteitError) as error:
-        client.sessions()
-    assert str(error.value) == (
-        "remote.it rejected the request signature for access key id 'AKTEST' (HTTP %d): the access key id and "
-        "secret came from the task options (access_key_id, secret_access_key). Check that key pair there, and this "
-        "machine's clock: signatures carry the time, so clock skew of a few minutes also fails." % status)
-
-
-class FakeApiOrProxy(http.server.BaseHTTPRequestHandler):
-    """Answers every POST with an empty list of application types, and keeps what it was sent.
-
-    As a proxy, `server.connect_answer` is what it answers a CONNECT, and `server.drop_posts` makes it read each POST
-    and close the connection without an answer, as a proxy whose upstream went away does.
-    """
-
-    protocol_version = "HTTP/1.1"
-
-    def do_POST(self):  # noqa: N802  pylint: disable=invalid-name
-        self.server.received.append({"request": "POST " + self.path,
-                                     "proxy_authorization": self.headers["Proxy-Authorization"],
-                                     "body": self.rfile.read(int(self.headers["Content-Length"]))})
-        if self.server.drop_posts:
-            self.close_connection = True
-            return
-        body = b'{"data":{"applicationTypes":[]}}'
-        self.send_response(200)
-        self.send_header("Content-Type", "application/json")
-        self.send_header("Content-Length", str(len(body)))
-        self.end_headers()
-        self.wfile.write(body)
-
-    def do_CONNECT(self):  # noqa: N802  pylint: disable=invalid-name
-        self.server.received.append({"request": "CONNECT " + self.path,
-                                     "proxy_authorization": self.headers["Proxy-Authorization"]})
-        self.send_response(self.server.connect_answer)
-        self.send_header("Content-Length", "0")
-        self.end_headers()
-        self.close_connection = True
-
-    def log_message(self, *_args):
-        pass
-
-
-@pytest.fixture
-def server():
-    """A local HTTP server that answers GraphQL posts, directly or as a proxy; `.address` is its host:port."""
-    http_server = http.server.ThreadingHTTPServer(("127.0.0.1", 0), FakeApiOrProxy)
-    http_server.received, http_server.drop_posts, http_server.connect_answer = [], False, 407
-    http_server.address = "127.0.0.1:%d" % http_server.server_address[1]
-    thread = threading.Thread(target=http_server.serve_forever, daemon=True)
-    thread.start()
-    yield http_server
-    http_server.shutdown()
-    http_server.server_close()
-
-
-@pytest.fixture
-def closed_port():
-    """A local port nothing listens on."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
-@pytest.fixture
-def environment(monkeypatch):
-    """The process environment without proxies or CA bundles, for a test to set its own."""
-    for name in ("http_proxy", "https_proxy", "all_proxy", "no_proxy", "requests_ca_bundle", "curl_ca_bundle"):
-        monkeypatch.delenv(name, raising=False)
-        monkeypatch.delenv(name.upper(), raising=False)
-    return monkeypatch
-
-
-def basic(credentials):
-    return "Basic " + base64.b64encode(credentials).decode("ascii")
-
-
-def test_requests_go_through_the_proxy_the_environment_names_with_its_credentials(environment, server):
-    environment.setenv("HTTP_PROXY", "http://ops:p%%40ss@%s" % server.address)
-    url = "http://api.example.invalid/graphql/v1"  # resolvable by the proxy alone
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=0)
-    assert client.application_types() == []
-    [request] = server.received
-    assert (request["request"], request["proxy_authorization"]) == ("POST " + url, basic(b"ops:p@ss"))
-    assert json.loads(request["body"])["query"].startswith("query RemoteitApplicationTypes")
-
-
-def test_https_goes_through_the_proxy_in_a_tunnel_and_a_refused_tunnel_is_retried_as_never_sent(environment, server):
-    environment.setenv("HTTPS_PROXY", "http://ops:hunter2@%s" % server.address)
-    sleeps = []
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, retries=1, sleep=sleeps.append)
-    with pytest.raises(RemoteitError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert not isinstance(error.value, AmbiguousResultError), "nothing reached remote.it, so nothing was opened"
-    assert str(error.value) == ("cannot reach https://api.remote.it/graphql/v1 through the proxy the environment names: "
-                                "Tunnel connection failed: 407 Proxy Authentication Required (after 1 retries)")
-    assert [request["request"] for request in server.received] == ["CONNECT api.remote.it:443"] * 2
-    assert server.received[0]["proxy_authorization"] == basic(b"ops:hunter2")
-    assert len(sleeps) == 1
-
-
-def test_a_connect_the_proxy_took_but_never_answered_is_ambiguous(environment, server):
-    environment.setenv("HTTP_PROXY", server.address)  # host:port alone is an http:// proxy
-    server.drop_posts = True
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://api.example.invalid/graphql/v1", retries=2)
-    with pytest.raises(AmbiguousResultError, match="through the proxy the environment names"):
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert len(server.received) == 1, "a connect that may have opened a proxy is not sent again blindly"
-
-
-@pytest.mark.parametrize("no_proxy, host", [
-    ("localhost,127.0.0.1", "127.0.0.1"),
-    ("127.0.0.0/8", "127.0.0.1"),
-    ("example.com, localhost:%(port)s", "localhost"),
+@pytest.mark.parametrize("value, expected", [
+    ("80:00:00:00:01:02:03:04", True),
+    ("80:00:00:00:01:0a:0b:0c", True),
+    ("80:00:00:00:01:0A:0b:0C", True),
+    ("80:00:00:00:01:02:03", False),
+    ("80:00:00:00:01:02:03:04\n", False),
+    ("80-00-00-00-01-02-03-04", False),
+    ("80:00:00:00:01:02:03:0g", False),
+    ("", False),
+    (None, False),
 ])
-def test_no_proxy_sends_requests_for_its_hosts_directly(environment, server, closed_port, no_proxy, host):
-    port = server.server_address[1]
-    environment.setenv("HTTP_PROXY", "http://127.0.0.1:%d" % closed_port)
-    environment.setenv("NO_PROXY", no_proxy % {"port": port})
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s:%d/graphql/v1" % (host, port), retries=0)
-    assert client.application_types() == []
-    assert [request["request"] for request in server.received] == ["POST /graphql/v1"]
+def test_a_service_id_is_8_hex_octets_in_either_case(value, expected):
+    assert is_service_id(value) is expected
 
 
-def test_a_proxy_that_cannot_be_reached_is_named_without_its_credentials(environment, closed_port):
-    environment.setenv("HTTPS_PROXY", "http://ops:hunter2@127.0.0.1:%d" % closed_port)
-    sleeps = []
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, retries=1, sleep=sleeps.append)
-    with pytest.raises(RemoteitError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert str(error.value) == ("cannot reach https://api.remote.it/graphql/v1 through the proxy the environment names: "
-                                "[Errno %d] Connection refused (after 1 retries)" % errno.ECONNREFUSED)
-    assert not isinstance(error.value, AmbiguousResultError)
-    assert len(sleeps) == 1, "a request that never left is retried, even a connect"
+@pytest.mark.parametrize("value", ["80:00:00:00:01:0a:0b:0c", "80:00:00:00:01:0A:0B:0C", "80:00:00:00:01:0A:0b:0C"])
+def test_a_checked_service_id_is_returned_as_typed(value):
+    assert checked_service_id(value) == value
 
 
-@pytest.mark.parametrize("proxy", ["ftp://ops:hunter2@proxy.example:21", "http://ops:hunter2@proxy.example:99999",
-                                   "http://ops:hunter2@", "http:ops:hunter2@127.0.0.1:9"])
-def test_a_proxy_url_that_cannot_be_used_is_invalid_input_without_its_password(environment, proxy):
-    environment.setenv("HTTPS_PROXY", proxy)
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value).startswith("the environment names a proxy (HTTPS_PROXY or ALL_PROXY) whose URL cannot be "
-                                       "used (")
-    assert error.value.kind == "invalid_input" and "hunter2" not in str(error.value)
-
-
-def test_a_socks_proxy_without_pysocks_says_what_to_install(environment):
-    environment.setenv("ALL_PROXY", "socks5h://127.0.0.1:1080")
-    import requests.adapters  # pylint: disable=import-outside-toplevel
-    import requests.exceptions  # pylint: disable=import-outside-toplevel
-
-    def without_pysocks(*_args, **_kwargs):  # what requests has in its place when PySocks is not installed
-        raise requests.exceptions.InvalidSchema("Missing dependencies for SOCKS support.")
-
-    environment.setattr(requests.adapters, "SOCKSProxyManager", without_pysocks)
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == ("the environment names a SOCKS proxy (HTTPS_PROXY or ALL_PROXY), which needs the "
-                                "Python library PySocks: pip install pysocks")
-    assert error.value.kind == "dependency"
-
-
-def test_a_refused_connection_is_not_ambiguous_and_says_why(environment, closed_port):
-    url = "http://127.0.0.1:%d/graphql/v1" % closed_port
-    sleeps = []
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url=url, retries=2, sleep=sleeps.append)
-    with pytest.raises(RemoteitError) as error:
-        client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-    assert not isinstance(error.value, AmbiguousResultError)
-    assert str(error.value) == "cannot reach %s: [Errno %d] Connection refused (after 2 retries)" % (url, errno.ECONNREFUSED)
-    assert (error.value.kind, len(sleeps)) == ("network", 2)
-
-
-@pytest.mark.parametrize("failure, sent", [
-    (urllib3.exceptions.ConnectTimeoutError(None, "timed out"), False),
-    (urllib3.exceptions.ProtocolError("Connection aborted.", ConnectionResetError(104, "Connection reset by peer")),
-     True),
-])
-def test_a_connect_is_ambiguous_only_when_its_request_may_have_left(failure, sent):
-    client = make_client(failure, data(connect={"id": "c1", "host": "proxy.example", "port": 30000}))
-    if sent:
-        with pytest.raises(AmbiguousResultError):
-            client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")
-        assert len(client._pool.posts) == 1
-    else:
-        assert client.connect("80:00:00:00:01:00:00:02", "255.255.255.255")["id"] == "c1"
-        assert len(client._pool.posts) == 2
-
-
-def test_each_request_waits_request_timeout_to_connect_and_to_read():
-    client = make_client(data(applicationTypes=[]), request_timeout=7)
-    client.application_types()
-    timeout = client._pool.posts[0]["timeout"]
-    assert (timeout.connect_timeout, timeout.read_timeout) == (7, 7)
-
-
-def test_a_redirect_is_not_followed_but_named():
-    client = make_client(http_response(301, text="", headers={"Location": "https://api.remote.it/graphql/v2"}),
-                         api_url="http://api.remote.it/graphql/v1")
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == ("http://api.remote.it/graphql/v1 redirects (HTTP 301) to "
-                                "'https://api.remote.it/graphql/v2': set api_url to the URL of the API itself")
-    assert (error.value.kind, len(client._pool.posts)) == ("endpoint", 1)
-
-
-def test_an_access_key_id_that_cannot_go_in_a_header_is_a_credentials_error():
-    client = make_client()
-    client.key_id = "AKTEST\n"
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert error.value.kind == "credentials" and client._pool.posts == []
-    assert str(error.value).startswith("the access key id 'AKTEST\\n' has characters no access key id has")
-
-
-@pytest.mark.parametrize("validate_certs, environ, expected", [
-    (True, {}, {"ca_certs": certifi.where()}),
-    (True, {"CURL_CA_BUNDLE": "/"}, {"ca_cert_dir": "/"}),  # a directory of hashed certificates
-    (True, {"CURL_CA_BUNDLE": "/", "REQUESTS_CA_BUNDLE": certifi.where()}, {"ca_certs": certifi.where()}),
-    (False, {"REQUESTS_CA_BUNDLE": certifi.where()}, {}),
-])
-def test_certificates_are_verified_as_requests_would_verify_them(environment, server, validate_certs, environ, expected):
-    for name, value in environ.items():
-        environment.setenv(name, value)
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, api_url="http://%s/graphql/v1" % server.address,
-                            validate_certs=validate_certs)
-    client.application_types()
-    settings = client._pool.connection_pool_kw
-    assert {name: settings[name] for name in ("cert_reqs", "ca_certs", "ca_cert_dir") if settings.get(name)} \
-        == dict(expected, cert_reqs="CERT_REQUIRED" if validate_certs else "CERT_NONE")
-
-
-def test_a_ca_bundle_that_does_not_exist_is_named(environment):
-    environment.setenv("REQUESTS_CA_BUNDLE", "/nowhere/ca.pem")
-    client = RemoteitClient("AKTEST", SECRET, ORIGIN, sleep=pytest.fail)
-    with pytest.raises(RemoteitError) as error:
-        client.application_types()
-    assert str(error.value) == ("the environment variable REQUESTS_CA_BUNDLE names '/nowhere/ca.pem', which does not "
-                                "exist: point it at the certificate (PEM) of the CA that signs the API's certificate")
+@pytest.mark.parametrize("value", ["pi-kitchen", "80:00:00:00:01:02:03", "", None])
+def test_a_service_id_that_is_not_one_is_invalid_input(value):
+    with pytest.raises(InvalidInputError, match="is not a remote.it service id") as error:
+        checked_service_id(value)
     assert error.value.kind == "invalid_input"
 
 
-def test_a_cause_that_hides_its_context_is_the_reason_given():
-    """urllib3 1.26 raises a reset's error `from None` over a TypeError of its own: the reset is the reason."""
-    def reset_hiding_its_context():
-        try:
-            raise TypeError("getresponse() got an unexpected keyword argument 'buffering'")
-        except TypeError:
-            raise ConnectionResetError(104, "Connection reset by peer") from None
+@pytest.mark.parametrize("first, second, same", [
+    ("80:00:00:00:01:0a:0b:0c", "80:00:00:00:01:0A:0B:0C", True),
+    ("80:00:00:00:01:0a:0b:0c", "80:00:00:00:01:0a:0b:0c", True),
+    ("80:00:00:00:01:0a:0b:0c", "80:00:00:00:01:0a:0b:0d", False),
+    ("conn-AbC", "conn-abc", True),
+    (None, None, False),
+    (None, "80:00:00:00:01:0a:0b:0c", False),
+    ("80:00:00:00:01:0a:0b:0c", None, False),
+])
+def test_ids_compare_without_regard_to_case(first, second, same):
+    for pair in ((first, second), (second, first)):
+        assert same_id(*pair) is same
 
-    with pytest.raises(ConnectionResetError) as reset:
-        reset_hiding_its_context()
-    client = make_client(urllib3.exceptions.ProtocolError("Connection aborted.", reset.value), retries=0)
-    with pytest.raises(RemoteitError, match=r"Connection reset by peer$"):
-        client.application_types()
+
+def test_an_id_key_is_the_same_for_every_spelling_of_an_id():
+    assert id_key("80:00:00:00:01:0A:0b:0C") == id_key("80:00:00:00:01:0a:0B:0c") == "80:00:00:00:01:0a:0b:0c"
+    assert len({id_key("80:00:00:00:01:0A:0B:0C"), id_key("80:00:00:00:01:0a:0b:0c")}) == 1
+    assert id_key(None) is None
+
+
+def test_ids_the_api_gave_are_kept_and_ids_a_user_typed_are_sent_as_typed():
+    lower = dict(device(1), id="80:00:00:00:00:00:00:0a",
+                 services=[dict(device(1)["services"][0], id="80:00:00:00:00:00:01:0a")])
+    sessions = [{"id": "s1", "target": {"id": "80:00:00:00:00:00:01:0a"}}]
+    client = make_client(data(login={"device": [lower]}), data(login={"sessions": sessions}),
+                         data(connect={"id": "c1", "host": "proxy.example", "port": 30000}), data(disconnect=True))
+    [listed] = client.devices_by_id(["80:00:00:00:00:00:00:0A"])
+    assert (listed["id"], listed["services"][0]["id"]) == ("80:00:00:00:00:00:00:0a", "80:00:00:00:00:00:01:0a")
+    assert client.sessions()[0]["service_id"] == "80:00:00:00:00:00:01:0a"
+    client.connect(listed["services"][0]["id"], "255.255.255.255")
+    client.disconnect("c1", "80:00:00:00:00:00:01:0A")
+    sent = [post["body"]["variables"] for post in client._pool.posts]
+    assert sent[0]["ids"] == ["80:00:00:00:00:00:00:0A"]
+    assert sent[2]["serviceId"] == "80:00:00:00:00:00:01:0a"
+    assert sent[3] == {"connectionId": "c1", "serviceId": "80:00:00:00:00:00:01:0A"}
+
+
+@pytest.mark.parametrize("answer, closed", [(True, True), (False, False)])
+def test_disconnect_returns_what_remote_it_answered(answer, closed):
+    client = make_client(data(disconnect=answer))
+    assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is closed
+    assert len(client._pool.posts) == 1
+
+
+def test_a_disconnect_whose_lost_answer_is_retried_and_answered_false_counts_as_closed():
+    """The lost request closed it, so the retry found nothing to close: reporting "already gone" would be untrue."""
+    client = make_client(read_timeout(), data(disconnect=False))
+    assert client.disconnect("c1", "80:00:00:00:01:00:00:02") is True
+    assert len(client._pool.posts) == 2
+
+
+@pytest.mark.parametrize("error, error_class", [
+    ({"message": "Connection not found", "path": ["disconnect"]}, NotFoundError),
+    ({"message": "no such thing", "path": ["disconnect"], "extensions": {"code": "NOT_FOUND"}}, NotFoundError),
+    ({"message": "not yours", "path": ["disconnect"], "extensions": {"code": "FORBIDDEN"}}, AuthError),
+    ({"message": "something broke", "path": ["disconnect"]}, RemoteitError),
+])
+def test_disconnect_raises_every_graphql_error_as_its_class_naming_the_field(error, error_class):
+    """Whether a connection is already gone is told by the sessions remote.it lists, not by an error's wording."""
+    client = make_client(http_response(body={"errors": [error]}))
+    with pytest.raises(RemoteitError) as raised:
+        client.disconnect("c1", "80:00:00:00:01:00:00:02")
+    assert (type(raised.value), raised.value.field) == (error_class, "disconnect")
+
+
+def test_a_disconnect_whose_retry_meets_an_error_raises_it():
+    client = make_client(read_timeout(), http_response(body={"errors": [{"message": "Connection not found",
+                                                                         "path": ["disconnect"]}]}))
+    with pytest.raises(NotFoundError):
+        client.disconnect("c1", "80:00:00:00:01:00:00:02")
+    assert len(client._pool.posts) == 2
+
+
+@pytest.mark.parametrize("answer", [None, "true", 1])
+def test_a_disconnect_answer_that_is_not_true_or_false_is_malformed(answer):
+    with pytest.raises(ResponseError, match="disconnect answered") as raised:
+        make_client(data(disconnect=answer)).disconnect("c1")
+    assert raised.value.field == "disconnect"

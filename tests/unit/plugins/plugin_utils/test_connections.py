@@ -14,7 +14,7 @@ import time
 
 import pytest
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
 

@@ -9,7 +9,7 @@ import os
 
 import pytest
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import resolve_credentials
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import module_sources
 

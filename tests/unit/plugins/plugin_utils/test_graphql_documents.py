@@ -14,7 +14,7 @@ import pytest
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitClient
 
-from .test_api import http_response, make_client
+from .http_fakes import http_response, make_client
 
 graphql = pytest.importorskip("graphql")
 

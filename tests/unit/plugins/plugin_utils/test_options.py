@@ -8,7 +8,7 @@ from __future__ import annotations
 import pytest
 from ansible.plugins.loader import inventory_loader, lookup_loader
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,

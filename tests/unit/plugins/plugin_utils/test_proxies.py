@@ -13,18 +13,24 @@ import time
 
 import pytest
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import AmbiguousResultError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
-from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import (
-    ProxyManager,
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import (
+    AmbiguousResultError,
+    AuthError,
+    NetworkError,
+    NotFoundError,
+    OfflineError,
+    RemoteitError,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import wait_for_port
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager, parse_selector
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import (
     handed_records,
     iso,
     normalize_host_ip,
     now_utc,
-    parse_selector,
     parse_time,
     to_result,
-    wait_for_port,
 )
 
 from .fakes import FakeClient, device
@@ -190,7 +196,7 @@ def test_the_intent_is_recorded_before_connect_is_sent(manager):
 
 
 def test_a_refused_connect_leaves_no_intent_behind(manager):
-    manager.client.connect_failures.append(RemoteitError("Device pi-kitchen is inactive", kind="offline"))
+    manager.client.connect_failures.append(OfflineError("Device pi-kitchen is inactive"))
     with pytest.raises(RemoteitError, match="inactive"):
         manager.open(TARGET, LATCHING)
     assert manager.store.records() == []
@@ -554,6 +560,137 @@ def test_a_handed_reverse_proxy_flag_as_text_is_read_as_the_word_says(flag, expe
 def test_handed_records_are_normalized_and_deduplicated(connections, connection, expected):
     records = handed_records(connections, connection)
     assert [record["id"] for record in records] == expected
-    assert all(record["service_id"] == SERVICE and record["confirmed_at"] is None for record in records)
+    assert all(record["service_id"].upper() == SERVICE and record["confirmed_at"] is None for record in records)
     assert all(record["host_ip"] == LATCHING for record in records)
     assert all(record["port"] == 4000 for record in records)
+
+
+# -- the API's unknowns ------------------------------------------------------------------------
+
+
+def test_a_service_id_is_sent_and_recorded_as_given_and_matched_in_any_case(manager):
+    """remote.it may serve ids in lower case and refuse them upper-cased: an id is never rewritten."""
+    lower = dict(TARGET, service_id=SERVICE.lower())
+    record, reused, _target = manager.ensure(lower, LATCHING, 300)
+    assert ("connect", SERVICE.lower(), LATCHING) in manager.client.calls and not reused
+    assert record["service_id"] == SERVICE.lower()
+    again, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert reused and again["id"] == record["id"]
+
+
+def test_a_session_listed_under_its_own_id_confirms_the_record(manager):
+    """Connection.session.id may differ from the connection's id: the session is found under either."""
+    manager.client.answer = {"id": "CONN-A"}
+    manager.open(TARGET, LATCHING)
+    manager.client.session_list[-1]["id"] = "sess-a"
+    with manager.store.update() as records:
+        records[0]["session_id"] = "SESS-A"
+    opened_earlier(manager, 1000)
+    assert reuse(fresh(manager), LATCHING, 300)["id"] == "CONN-A"
+
+
+def listed_no_more(manager, record):
+    manager.client.session_list = [item for item in manager.client.session_list if item["id"] != record["id"]]
+
+
+def refusing(error):
+    def disconnect(connection_id, service_id=None):
+        raise error
+    return disconnect
+
+
+@pytest.mark.parametrize("error", [NotFoundError("remote.it API error: Connection expired", status=200, field="disconnect"),
+                                   RemoteitError("remote.it API error: Invalid connection", status=200),
+                                   AuthError("remote.it API error: You do not have permission", status=200,
+                                             field="disconnect")])
+def test_closing_a_connection_remote_it_refuses_and_no_longer_lists_converges(manager, monkeypatch, error):
+    """Whatever the words of the refusal: a connection remote.it does not list is gone, its record forgotten."""
+    record = manager.open(TARGET, LATCHING)
+    listed_no_more(manager, record)
+    monkeypatch.setattr(manager.client, "disconnect", refusing(error))
+    assert fresh(manager).close([record["id"]], SERVICE) == []
+    assert manager.store.records() == []
+
+
+@pytest.mark.parametrize("error, listed", [
+    pytest.param(NetworkError("cannot reach the API"), False, id="no-answer"),
+    pytest.param(AuthError("remote.it rejected the request signature", status=401), False, id="key-rejected"),
+    pytest.param(RemoteitError("remote.it answered HTTP 502: bad gateway", status=502), False, id="server-error"),
+    pytest.param(AuthError("remote.it API error: permission denied", status=200, field="disconnect"), True,
+                 id="refused-and-still-listed"),
+])
+def test_closing_that_fails_while_the_connection_may_be_open_keeps_its_record_and_says_so(manager, monkeypatch, error,
+                                                                                          listed):
+    """Only remote.it's refusal of this connection, with its session no longer listed, says it is gone."""
+    record = manager.open(TARGET, LATCHING)
+    if not listed:
+        listed_no_more(manager, record)
+    monkeypatch.setattr(manager.client, "disconnect", refusing(error))
+    with pytest.raises(type(error), match="its record stays in %s" % manager.store.path):
+        fresh(manager).close([record["id"]], SERVICE)
+    assert [item["id"] for item in manager.store.records()] == [record["id"]]
+
+
+def test_a_record_that_is_never_listed_is_closed_when_its_grace_ends_not_dropped(manager):
+    """connect answered session null and remote.it lists the session under another id: it is closed, not left open."""
+    record = manager.open(TARGET, LATCHING)
+    manager.client.session_list[-1]["id"] = "sess-unknown-to-the-record"
+    with manager.store.update() as records:
+        records[0]["created"] = iso(now_utc() - datetime.timedelta(seconds=800))
+    renewed, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert not reused and renewed["id"] != record["id"]
+    assert ("disconnect", record["id"]) in manager.client.calls
+    assert [item["id"] for item in manager.store.records()] == [renewed["id"]]
+
+
+def test_a_record_remote_it_listed_once_and_no_longer_lists_is_dropped_without_a_disconnect(manager):
+    record = manager.open(TARGET, LATCHING)
+    opened_earlier(manager, 120)
+    with manager.store.update() as records:
+        records[0]["confirmed_at"] = iso(now_utc() - datetime.timedelta(seconds=60))
+    listed_no_more(manager, record)
+    renewed, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert not reused and manager.client.count("disconnect") == 0
+    assert [item["id"] for item in manager.store.records()] == [renewed["id"]]
+
+
+@pytest.mark.parametrize("idle, renew_before, renewed", [
+    (500, 300, False), (700, 300, True), (700, 60, False),
+    (100, 7200, False),  # renew_before asks for lifetime; on the idle clock, only the time until first use counts
+])
+def test_a_never_listed_proxy_is_renewed_before_the_idle_clock_closes_it(manager, idle, renew_before, renewed):
+    """The lifetime (8 h here) is not the only clock: a proxy nobody used closes after about 15 minutes."""
+    record = manager.open(TARGET, LATCHING)
+    listed_no_more(manager, record)
+    with manager.store.update() as records:
+        records[0]["created"] = iso(now_utc() - datetime.timedelta(seconds=idle))
+    got, reused, _target = fresh(manager).ensure(TARGET, LATCHING, renew_before)
+    assert reused is not renewed and (got["id"] != record["id"]) is renewed
+
+
+def test_a_read_only_manager_never_writes_the_file(manager):
+    """The lookup, remoteit_connection_info and check mode read remote.it's word but keep the file as it was."""
+    manager.open(TARGET, LATCHING)
+    handed = handed_record(manager.client, 33001)
+    opened_earlier(manager, 60)
+    before = open(manager.store.path).read()
+    reader = ProxyManager(manager.client, manager.store, handed_records([handed]), read_only=True)
+    assert len(reader.alive(reader.recorded(SERVICE))) == 2
+    assert reader.ensure(TARGET, LATCHING, 300)[1] is True
+    assert open(manager.store.path).read() == before
+
+
+def test_a_lost_connect_whose_session_cannot_be_closed_by_its_id_is_left_to_idle_out_with_a_warning(manager):
+    """With session ids of their own, remote.it may close connections only by the connection id nobody received."""
+    warnings = []
+    manager = ProxyManager(manager.client, manager.store, warn=warnings.append)
+    manager.client.connect_failures.append(AmbiguousResultError("no answer"))
+    refusal = NotFoundError("remote.it API error: Connection not found", status=200, field="disconnect")
+
+    def disconnect(connection_id, service_id=None):
+        manager.client.calls.append(("disconnect", connection_id))
+        raise refusal
+    manager.client.disconnect = disconnect
+    record, _reused, _target = manager.ensure(TARGET, LATCHING, 300)
+    assert record["id"] and [item["id"] for item in manager.store.records()] == [record["id"]]
+    assert len(warnings) == 1 and "closes on its own once idle" in warnings[0]
