@@ -4,10 +4,12 @@
 """`make bench`: what each task costs, in time and API calls, against baselines measured in the same run.
 
 Everything runs against the sandbox on this machine, in one process tree, so ratios compare like
-with like. It prints figures; it asserts nothing. Usage: python bench/bench.py [--repeat N] [--inventory-python PY]
+with like. It prints figures; it asserts nothing.
+Usage: python bench/bench.py [--repeat N] [--inventory-python PY] [--only fleet] [--fleet-sizes 150,500]
 """
 
 import argparse
+import contextlib
 import json
 import math
 import os
@@ -17,7 +19,9 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
+import uuid
 
 import yaml
 
@@ -459,13 +463,219 @@ def records_checks(workdir, rows, size=150, reads=300):
                  "", None))
 
 
-def main():
-    parser = argparse.ArgumentParser(description=__doc__)
-    parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
-    parser.add_argument("--inventory-python", action="append", default=[sys.executable], metavar="PYTHON",
-                        help="also build the large inventory with this interpreter's ansible-core (repeatable)")
-    args = parser.parse_args()
-    rows = []
+API_LATENCY = 0.2  # seconds the sandbox waits before each answer in the fleet rows, as remote.it from afar
+FLEET_PLAY = [{"name": "raw %d" % number, "ansible.builtin.raw": "true"} for number in range(1, 4)]
+ADDRESSES_PER_SSHD = 15  # sshd listens on at most 16 sockets: 127.0.0.1 and these
+
+
+class FleetSshd(SshDevice):
+    """One real sshd standing in for many devices, since hundreds of sshds would crowd two cores.
+
+    It also listens on loopback addresses of its own, so that plain ssh reaches each device at an address of its own:
+    ssh keys its ControlMaster by host, port and user, and devices sharing one would make plain ssh unfairly fast.
+    It lets in one client key that the whole fleet shares, and takes a fleet's logins at once (MaxStartups).
+    """
+
+    def __init__(self, addresses, client_key):
+        super().__init__()
+        self.addresses = addresses
+        self.client_key = client_key
+
+    def _make_keys(self):
+        super()._make_keys()
+        self.private_key, self.public_key = self.client_key, self.client_key + ".pub"
+        shutil.copyfile(self.public_key, self._path("authorized_keys"))
+
+    def _write_config(self):
+        super()._write_config()
+        with open(self.config_file, "a", encoding="utf-8") as config:
+            config.writelines("ListenAddress %s\n" % address for address in self.addresses)
+            config.write("MaxStartups 200\n")
+
+    def reboot(self, downtime, offline, online):
+        """A reboot as the controller sees it: `offline()`, every session cut, nothing answering for `downtime`
+        seconds, then sshd answering again and `online()`."""
+        offline()
+        self.restart(downtime)
+        online()
+
+
+def host_key_alias(service_id):
+    """The name community.remoteit.ssh checks a device's host key under."""
+    return "remoteit-" + service_id.replace(":", "-").lower()
+
+
+def client_key(directory):
+    path = os.path.join(directory, "id_ed25519")
+    subprocess.run(["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", "bench-client-key", "-f", path], check=True,
+                   stdin=subprocess.DEVNULL)
+    return path
+
+
+def ssh_login(key, known_hosts, user):
+    """Host variables that log in with `key` and check host keys strictly against `known_hosts`."""
+    return {"ansible_user": user, "ansible_ssh_private_key_file": key,
+            "ansible_ssh_common_args": "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=yes" % known_hosts}
+
+
+def write_yaml(path, data):
+    with open(path, "w", encoding="utf-8") as handle:
+        yaml.safe_dump(data, handle)
+    return path
+
+
+def ssh_run(bench, tasks, inventory, forks=5):
+    """One run with host key checking on and ssh ControlMasters of its own, stopped when it ends: ControlPersist would
+    keep them a minute, and the next run would find them and skip what the first paid."""
+    control = tempfile.mkdtemp(prefix="cp-", dir=bench.workdir)
+    try:
+        return bench.playbook(tasks, hosts="all", inventory=inventory, forks=forks,
+                              env={"ANSIBLE_HOST_KEY_CHECKING": "True", "ANSIBLE_SSH_CONTROL_PATH_DIR": control})
+    finally:
+        stops = [subprocess.Popen(["ssh", "-o", "ControlPath=" + os.path.join(control, name), "-O", "exit", "master"],
+                                  stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                 for name in os.listdir(control)]
+        for stop in stops:
+            stop.wait()
+
+
+def fleet_ssh(workdir, rows, size, forks=25):
+    """A play of raw tasks over `size` devices, `forks` forks, host keys checked, remote.it answering after
+    API_LATENCY: through community.remoteit.ssh from the on-demand inventory with no proxy open (cold), and again
+    with every proxy recorded (warm), against plain ansible.builtin.ssh to the same sshds (run before and after,
+    averaged) and against the limit, plain ssh plus one API round trip for each batch of `forks` hosts."""
+    directory = os.path.join(workdir, "fleet-%d" % size)
+    os.makedirs(os.path.join(directory, "group_vars"))
+    key = client_key(directory)
+    count = math.ceil(size / ADDRESSES_PER_SSHD)
+    with contextlib.ExitStack() as stack:
+        sshds = [stack.enter_context(FleetSshd(["127.0.%d.%d" % (number, last) for last in range(1, ADDRESSES_PER_SSHD + 1)],
+                                               key)) for number in range(1, count + 1)]
+        world = generate_world(size)
+        known, plain_hosts = [], {}
+        for index, device in enumerate(world["users"][0]["devices"]):
+            sshd, address = sshds[index % count], sshds[index % count].addresses[index // count]
+            service = dict(device["services"][0], target="127.0.0.1:%d" % sshd.port)
+            device.update(state="active", services=[service])
+            plain_hosts[device["name"]] = {"ansible_host": address, "ansible_port": sshd.port}
+            known += ["%s %s\n" % (host_key_alias(service["id"]), sshd.host_public_key),
+                      "[%s]:%d %s\n" % (address, sshd.port, sshd.host_public_key)]
+        known_hosts = os.path.join(directory, "known_hosts")
+        with open(known_hosts, "w", encoding="utf-8") as handle:
+            handle.writelines(known)
+        write_yaml(os.path.join(directory, "group_vars", "all.yml"), ssh_login(key, known_hosts, sshds[0].user))
+        plain = write_yaml(os.path.join(directory, "plain.yml"),
+                           {"all": {"hosts": plain_hosts, "vars": {"ansible_connection": "ansible.builtin.ssh"}}})
+        plugin = write_yaml(os.path.join(directory, "fleet.remoteit.yml"),
+                            {"plugin": "community.remoteit.remoteit", "connect_service": "ssh", "connect_mode": "on_demand"})
+        with Sandbox(world=world) as sandbox:
+            bench = Bench(sandbox, directory, 0)
+            sandbox.add_faults([{"field": "*", "delay": API_LATENCY, "times": 10 ** 6}])
+            walls, requests = {}, {}
+            for label, inventory in (("plain", plain), ("cold", plugin), ("warm", plugin), ("plain", plain)):
+                sandbox.clear_requests()
+                walls.setdefault(label, []).append(ssh_run(bench, FLEET_PLAY, inventory, forks)[1])
+                requests[label] = len(sandbox.requests())
+    plain_s = statistics.mean(walls["plain"])
+    limit = plain_s + math.ceil(size / forks) * API_LATENCY
+    cold, warm, per_device = walls["cold"][0], walls["warm"][0], requests["cold"] / size
+    rows += [
+        ("(baseline: %d devices, forks=%d, %d raw tasks over ansible.builtin.ssh, host keys checked)"
+         % (size, forks, len(FLEET_PLAY)), "%.1f s (%s)" % (plain_s, ", ".join("%.1f" % wall for wall in walls["plain"])),
+         "", None),
+        ("(the limit: that + ceil(%d/%d) x %d ms API round trip)" % (size, forks, API_LATENCY * 1000),
+         "%.1f s" % limit, "", None),
+        ("the same play through community.remoteit.ssh, on-demand inventory, no proxy open (cold)",
+         "%.1f s = %.2fx the limit" % (cold, cold / limit), "<= 1.15x the limit", cold / limit <= 1.15),
+        ("the same play again, proxies recorded (warm)", "%.1f s = %.2fx ssh, %d API requests"
+         % (warm, warm / plain_s, requests["warm"]), "<= 1.05x ssh", warm / plain_s <= 1.05),
+        ("API requests per device, cold (the inventory's included)", "%.2f (%d requests)" % (per_device, requests["cold"]),
+         "<= 1.05", per_device <= 1.05),
+    ]
+
+
+def reboot(workdir, rows, runs=3, downtime=2.0):
+    """ansible.builtin.reboot of one device through community.remoteit.ssh against the same reboot over plain
+    ansible.builtin.ssh, medians of `runs` each, alternately. The device is an sshd whose reboot_command asks the
+    bench to reboot it: the sandbox marks the device offline (its proxy is kept), sshd and its sessions stop, and
+    `downtime` seconds later sshd answers again, with a new boot id, and the device is online."""
+    directory = os.path.join(workdir, "reboot")
+    os.makedirs(directory)
+    boot_id, requested = os.path.join(directory, "boot_id"), os.path.join(directory, "reboot-requested")
+    with open(boot_id, "w", encoding="utf-8") as handle:
+        handle.write(str(uuid.uuid4()))
+    with FleetSshd([], client_key(directory)) as device:
+        world = generate_world(1)
+        entry = world["users"][0]["devices"][0]
+        service = dict(entry["services"][0], target="127.0.0.1:%d" % device.port)
+        entry.update(state="active", services=[service])
+        known_hosts = os.path.join(directory, "known_hosts")
+        with open(known_hosts, "w", encoding="utf-8") as handle:
+            handle.write("%s %s\n[127.0.0.1]:%d %s\n" % (host_key_alias(service["id"]), device.host_public_key,
+                                                         device.port, device.host_public_key))
+        login = dict(ssh_login(device.private_key, known_hosts, device.user),
+                     ansible_python_interpreter=device.python_interpreter)
+        inventories = {
+            "plain": {"ansible_connection": "ansible.builtin.ssh", "ansible_host": "127.0.0.1", "ansible_port": device.port},
+            "plugin": {"ansible_connection": "community.remoteit.ssh", "remoteit_service_id": service["id"]},
+        }
+        for label, connection in inventories.items():
+            inventories[label] = write_yaml(os.path.join(directory, label + ".yml"),
+                                            {"all": {"hosts": {entry["name"]: dict(login, **connection)}}})
+        tasks = [{"name": "reach", "ansible.builtin.raw": "true"},
+                 {"name": "reboot", "ansible.builtin.reboot": {"reboot_command": "/usr/bin/touch " + requested,
+                                                               "boot_time_command": "cat " + boot_id}}]
+
+        def offline():
+            sandbox.set_device_state(entry["name"], "inactive")
+            with open(boot_id, "w", encoding="utf-8") as handle:
+                handle.write(str(uuid.uuid4()))
+
+        def watch():
+            while not stopped.wait(0.05):
+                if os.path.exists(requested):
+                    os.remove(requested)
+                    device.reboot(downtime, offline, lambda: sandbox.set_device_state(entry["name"], "active"))
+
+        with Sandbox(world=world) as sandbox:
+            bench = Bench(sandbox, directory, 0)
+            sandbox.add_faults([{"field": "*", "delay": API_LATENCY, "times": 10 ** 6}])
+            stopped = threading.Event()
+            watcher = threading.Thread(target=watch, daemon=True)
+            watcher.start()
+            seconds = {}
+            try:
+                for _run in range(runs):
+                    for label, inventory in inventories.items():
+                        seconds.setdefault(label, []).append(ssh_run(bench, tasks, inventory)[0][1])
+            finally:
+                stopped.set()
+                watcher.join()
+    plain_s, plugin_s = statistics.median(seconds["plain"]), statistics.median(seconds["plugin"])
+    rows += [
+        ("(baseline: ansible.builtin.reboot over ansible.builtin.ssh, device down %.0f s)" % downtime,
+         "%.1f s (%s)" % (plain_s, ", ".join("%.1f" % value for value in seconds["plain"])), "", None),
+        ("the same reboot through community.remoteit.ssh, proxy kept while offline",
+         "%.1f s = %.2fx ssh (%s)" % (plugin_s, plugin_s / plain_s, ", ".join("%.1f" % value for value in seconds["plugin"])),
+         "", None),
+    ]
+
+
+def fleet_rows(rows, sizes):
+    """The fleet rows and the reboot, each size in a directory of its own; says on stderr how long each took."""
+    with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
+        for size in sizes:
+            started = time.perf_counter()
+            fleet_ssh(workdir, rows, size)
+            print("bench: the fleet rows of %d devices took %.0f s" % (size, time.perf_counter() - started),
+                  file=sys.stderr, flush=True)
+        started = time.perf_counter()
+        reboot(workdir, rows)
+        print("bench: the reboot rows took %.0f s" % (time.perf_counter() - started), file=sys.stderr, flush=True)
+
+
+def other_rows(rows, args):
+    """Every row but the fleet rows."""
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir, Sandbox() as sandbox:
         bench = Bench(sandbox, workdir, args.repeat)
         overhead(bench, rows)
@@ -478,6 +688,22 @@ def main():
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         inventory_scale(workdir, rows, args.inventory_python)
         fleet(workdir, rows)
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
+    parser.add_argument("--inventory-python", action="append", default=[sys.executable], metavar="PYTHON",
+                        help="also build the large inventory with this interpreter's ansible-core (repeatable)")
+    parser.add_argument("--only", choices=["fleet"],
+                        help="run only these rows: fleet = SSH to a fleet of devices, cold, warm and plain, and a reboot")
+    parser.add_argument("--fleet-sizes", default="150,500", metavar="N,N",
+                        help="devices in the fleet rows (default 150,500)")
+    args = parser.parse_args()
+    rows = []
+    if args.only is None:
+        other_rows(rows, args)
+    fleet_rows(rows, [int(size) for size in args.fleet_sizes.split(",")])
     table = [("figure", "value", "target", "met")]
     table += [(figure, value, target, "" if met is None else ("yes" if met else "NO"))
               for figure, value, target, met in rows]

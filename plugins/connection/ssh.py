@@ -27,9 +27,22 @@ description:
     used instead.
   - The proxy's host, port and service id come from remote.it or from O(connections_file); a value that is not a
     host name or address, a port or a service id makes the host unreachable and never reaches SSH.
-  - A proxy that stopped answering (expired, or closed elsewhere) is replaced once, and the task goes on.
+  - When SSH through a proxy fails, the plugin asks remote.it why. A device that is offline makes the host
+    unreachable with the message the module gives, whether remote.it keeps its proxy or closes it, so
+    C(ansible.builtin.reboot) and C(ansible.builtin.wait_for_connection) wait for it. A proxy that is gone (expired,
+    closed elsewhere or while its device rebooted) is replaced and the operation repeated, once per operation and as
+    often as it happens. Anything else is the device's own fault (a wrong key, sshd down), and SSH's error stands.
   - An offline, unknown or ambiguous device makes the host unreachable with the same message the module gives;
     other hosts go on.
+  - A service that remote.it serves through a reverse proxy (HTTP or HTTPS) is refused before a proxy is opened, when
+    the device lookup or a record tells; with only O(remoteit_service_id), the proxy that connect opened is closed
+    at once.
+  - The ControlPath of SSH's master connections is a hash of the service id and the remote user in
+    O(control_path_dir), never of the proxy's host and port, which a proxy of another device may get later, so no
+    master is shared between devices. A O(control_path), or a C(ControlPath) in the SSH arguments, of your own is
+    used instead. C(meta) C(reset_connection) stops the master of the host's proxy.
+  - With C(-vvv), the plugin says which proxy (connection id, host and port) it reused, opened, confirmed or
+    replaced, and why.
 options:
   remoteit_device:
     description:
@@ -53,6 +66,16 @@ options:
     type: str
     vars:
       - name: remoteit_service_id
+  remoteit_inventory_selection:
+    description:
+      - The device, service and service id that the C(community.remoteit.remoteit) inventory plugin found for the
+        host (C(connect_mode=on_demand)). While O(remoteit_device) and O(remoteit_service) are still the ones it set,
+        the plugin selects by its service id, and opens a proxy with one request to remote.it instead of looking
+        the device up first; a O(remoteit_device) or O(remoteit_service) of your own is looked up by name.
+      - Set by the inventory plugin, not meant to be set by hand.
+    type: dict
+    vars:
+      - name: remoteit_inventory_selection
   remoteit_host_ip:
     description:
       - The O(community.remoteit.remoteit_connection#module:host_ip) of a proxy this plugin opens.
@@ -122,27 +145,36 @@ EXAMPLES = r"""
         state: absent
 """
 
+import hashlib
+
 from ansible.errors import AnsibleConnectionFailure
 from ansible.module_utils.common.text.converters import to_bytes
 from ansible.plugins.connection.ssh import Connection as SshConnection
 from ansible.utils.display import Display
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
-from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key, same_id
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, OfflineError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     build_client,
     build_store,
     plugin_options,
     plugin_sources,
 )
-from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import IDLE_TIMEOUT, port_answers
+from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import GONE, IDLE_TIMEOUT, port_answers, verdict
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
 from ansible_collections.community.remoteit.plugins.plugin_utils._records import (
     HANDED_HOST_VAR,
     HANDED_LIST_VAR,
     handed_records,
     normalize_host_ip,
+    now_utc,
     public_warning,
+)
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import (
+    REVERSE_PROXY_APPLICATIONS,
+    require_online,
+    service_target,
 )
 
 display = Display()
@@ -157,24 +189,28 @@ class Connection(SshConnection):
         super().__init__(*args, **kwargs)
         self._proxy = None
         self._manager = None
-        self._replaced = False
         self._option_sources = (None, None)
         self._host_name = None
+        self._users_control_path = None
 
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._option_sources = (var_options, direct)  # where each option came from, for credential messages
+        self._users_control_path = self.get_option("control_path")
         if self._proxy is None:
             # The host's name as ssh would connect to it: for delegate_to, the delegated host's, which the
             # variable inventory_hostname is not. The proxy's address replaces it later.
             self._host_name = self.get_option("host")
+        else:
+            # ansible-core sets the options again for each item of a loop, on the plugin that stays connected: the
+            # host and port go back to the inventory's, and must point at the proxy again.
+            self._point_at(self._proxy)
 
     def _connect(self):
-        if not self._connected:
-            try:
-                self._point_at(self._ensure_proxy(replace=None))
-            except RemoteitError as exc:
-                raise AnsibleConnectionFailure("community.remoteit.ssh: %s" % exc) from None
+        """Find the proxy once: the operations after the first (and after a reset) use it without a lookup."""
+        if self._proxy is None:
+            self._point_at(self._remoteit(self._ensure_proxy, replace=None))
+        self._connected = True
         return super()._connect()
 
     def exec_command(self, *args, **kwargs):
@@ -187,41 +223,100 @@ class Connection(SshConnection):
         return self._through_proxy(super().fetch_file, *args, **kwargs)
 
     def _through_proxy(self, method, *args, **kwargs):
-        """Run an ssh operation; if the proxy stopped answering (expired, closed elsewhere), replace it once."""
+        """Run an ssh operation; if it fails, ask remote.it why. An offline device fails with the module's message, a
+        proxy that is gone is replaced and the operation repeated once, and anything else is the device's own fault:
+        ssh's error stands. Each operation may replace the proxy again (a device rebooted twice in one play)."""
         try:
             return method(*args, **kwargs)
-        except AnsibleConnectionFailure:
-            if self._replaced or self._proxy is None or port_answers(self._proxy):
+        except AnsibleConnectionFailure as failure:
+            if self._proxy is None:
                 raise
-        self._replaced = True
-        display.vvv("community.remoteit.ssh: proxy %s:%s does not answer; replacing it"
-                    % (self._proxy["host"], self._proxy["port"]), host=self._play_context.remote_addr)
-        try:
-            self._point_at(self._ensure_proxy(replace=self._proxy))
-        except RemoteitError as exc:
-            raise AnsibleConnectionFailure("community.remoteit.ssh: %s" % exc) from None
+            try:
+                gone = self._proxy_gone(self._proxy, failure)
+            except OfflineError as exc:
+                raise AnsibleConnectionFailure("community.remoteit.ssh: %s" % exc) from None
+            except RemoteitError as exc:
+                raise AnsibleConnectionFailure("%s (community.remoteit.ssh could not ask remote.it why: %s)"
+                                               % (failure, exc)) from None
+            if not gone:
+                raise
+        self._remoteit(self._replace)
         return method(*args, **kwargs)
 
+    def _remoteit(self, step, *args, **kwargs):
+        """A step that talks to remote.it; its failure makes the host unreachable, saying why."""
+        try:
+            return step(*args, **kwargs)
+        except RemoteitError as exc:
+            raise AnsibleConnectionFailure("community.remoteit.ssh: %s" % exc) from None
+
+    def _proxy_gone(self, record, failure):
+        """Whether ssh through `record` failed because the proxy is gone; raises OfflineError for an offline device.
+
+        Whether a proxy is gone is remote.it's word (it no longer lists the session), or its port refusing: a proxy
+        remote.it keeps while its device is offline accepts, then drops, so only the device's state tells that."""
+        where = self._address(record)
+        client = self._manager.client
+        device_id = record.get("device_id")
+        for device in client.devices_by_id([device_id]) if device_id else ():
+            if same_id(device["id"], device_id):
+                service = next((item for item in device["services"] if same_id(item["id"], record["service_id"])),
+                               {"id": record["service_id"], "name": record.get("service_name")})
+                display.vvv("community.remoteit.ssh: ssh through proxy %s failed; remote.it says device %s is %s"
+                            % (where, _untrusted.shown(device["name"]), _untrusted.shown(device["state"])),
+                            host=self._host_name)
+                require_online(service_target(device, service))
+        live_keys = {id_key(session["id"]) for session in client.sessions()}
+        if verdict(record, live_keys, now_utc()) != GONE and port_answers(record):
+            display.vvv("community.remoteit.ssh: remote.it confirms proxy %s, and it answers: the failure is the "
+                        "device's (%s)" % (where, _ssh_error(failure)), host=self._host_name)
+            return False
+        display.vvv("community.remoteit.ssh: proxy %s is gone; replacing it" % where, host=self._host_name)
+        return True
+
+    def _replace(self):
+        """Point at a new proxy instead of the current one. A master of the old proxy is stopped first: its control
+        socket is the service's, and ssh would reuse it rather than connect to the new proxy."""
+        self._stop_master()
+        self._point_at(self._ensure_proxy(replace=self._proxy))
+
     def reset(self):
-        """Stop the ControlMaster of the host's proxy, not one of the host's name: ansible-core resets with a plugin
-        that never connected, so point it at the live recorded proxy first. None is opened for it: without a
-        proxy there is no master to stop."""
+        """Stop the ControlMaster of the host's proxy: ansible-core resets with a plugin that never connected, so
+        point it at the live recorded proxy first. None is opened for it: without a proxy there is no master."""
         if self._proxy is None:
             try:
                 record = self._ensure_proxy(replace=None, open_new=False)
             except RemoteitError as exc:
                 record = None
-                display.vvv("community.remoteit.ssh: no proxy to reset: %s" % exc, host=self._play_context.remote_addr)
+                display.vvv("community.remoteit.ssh: no proxy to reset: %s" % exc, host=self._host_name)
             if record is None:
                 return self.close()
             self._point_at(record)
+        display.vvv("community.remoteit.ssh: resetting the master connection through proxy %s"
+                    % self._address(self._proxy), host=self._host_name)
         return super().reset()
+
+    def _stop_master(self):
+        """ssh's reset (`ssh -O check`, then `-O stop`), keeping this plugin connected to its proxy."""
+        super().reset()
+        self._connected = True
+
+    def _service_control_path(self):
+        """The ControlPath of the service's masters, for this user: not of the proxy's host and port, which a new proxy
+        of another device may get once this one closed, and whose master would then serve that device unchecked
+        (ssh checks host keys when a master connects, not when a session joins it). Used unless the user set
+        control_path (or a ControlPath of their own), as ansible-core's ssh does with its own."""
+        service_id = _checked("to run ssh", "service_id", _untrusted.service_id, (self._proxy or {}).get("service_id"))
+        user = self.get_option("remote_user")
+        digest = hashlib.sha256(to_bytes("community.remoteit %s %s" % (id_key(service_id), user))).hexdigest()
+        return "%(directory)s/" + digest[:10]
 
     def _ensure_proxy(self, replace, open_new=True):
         """The proxy record for the host's service: the live recorded one, or a new one (None if not `open_new`).
 
         A record this controller opened or confirmed within the proxies' idle expiry is used without asking
-        remote.it: SSH finds out soon enough if it stopped answering, and then it is replaced.
+        remote.it: SSH finds out soon enough if it stopped answering, and then it is replaced. A service that
+        remote.it serves through a reverse proxy is refused before anything is opened.
         """
         if self._manager is None:
             options = plugin_options(self)
@@ -231,21 +326,38 @@ class Connection(SshConnection):
                                          display.warning)
         if replace is not None:
             self._manager.retire(replace)
-        service_id = self.get_option("remoteit_service_id")
-        selection = ({"service_id": service_id} if service_id else
-                     {"device": self.get_option("remoteit_device") or self._host_name,
-                      "service": self.get_option("remoteit_service")})
+        target, records = self._manager.find(**self._selection())
+        if target.get("application") in REVERSE_PROXY_APPLICATIONS or any(item.get("reverse_proxy") for item in records):
+            raise InvalidInputError(_NOT_FOR_SSH % target["service_id"] + "; nothing was opened")
         host_ip = normalize_host_ip(self.get_option("remoteit_host_ip"))
-        record, reused, _target = self._manager.ensure(selection, host_ip, self.get_option("remoteit_renew_before"),
+        record, reused, _target = self._manager.ensure(target, host_ip, self.get_option("remoteit_renew_before"),
                                                        check_mode=not open_new, trust=IDLE_TIMEOUT)
         if record is None:
             return None
+        if record.get("port") is None:
+            if reused:
+                raise InvalidInputError(_NOT_FOR_SSH % record["service_id"])
+            # Only a service id was given, so only connect's answer told: close what it opened, at once.
+            self._manager.close([record["id"]], record["service_id"])
+            raise InvalidInputError(_NOT_FOR_SSH % record["service_id"] + "; the proxy remote.it opened for it was closed")
+        display.vvv("community.remoteit.ssh: %s proxy %s for service %s"
+                    % ("reusing" if reused else "opened", self._address(record), record["service_id"]),
+                    host=self._host_name)
         if not reused and public_warning(host_ip):
             display.warning(public_warning(host_ip))
-        if record.get("port") is None:
-            raise InvalidInputError("service %s is served by a reverse proxy (%s), not a port SSH can connect to"
-                                    % (record["service_id"], record.get("url")))
         return record
+
+    def _selection(self):
+        """What selects the host's service: the service id given, else the inventory's while the device and service
+        are still those it found it for (a variable of the user's own may have chosen another), else the names."""
+        service_id = self.get_option("remoteit_service_id")
+        if service_id:
+            return {"service_id": service_id}
+        device, service = self.get_option("remoteit_device") or self._host_name, self.get_option("remoteit_service")
+        found = self.get_option("remoteit_inventory_selection") or {}
+        if found.get("service_id") and found.get("device") == device and found.get("service") == service:
+            return {"service_id": found["service_id"]}
+        return {"device": device, "service": service}
 
     def _point_at(self, record):
         """Have the ssh code connect to this proxy. Its host, port and service id are data (remote.it's answer, a
@@ -259,6 +371,12 @@ class Connection(SshConnection):
         self.set_option("port", port)
         self.host, self.port = host, port
 
+    @staticmethod
+    def _address(record):
+        """A proxy as -vvv lines name it: its connection id and address (neither is a secret)."""
+        return "%s (%s:%s)" % (_untrusted.bounded(record.get("id")), _untrusted.bounded(record.get("host")),
+                               _untrusted.bounded(record.get("port")))
+
     def _build_command(self, binary, subsystem, *other_args):
         """ansible-core's ssh, scp or sftp command, with the device's host key alias as an option of its own.
 
@@ -269,6 +387,7 @@ class Connection(SshConnection):
         what = "to run %s" % binary
         service_id = _checked(what, "service_id", _untrusted.service_id, (self._proxy or {}).get("service_id"))
         _checked(what, "host", _untrusted.host, self.host)
+        self.set_option("control_path", self._users_control_path or self._service_control_path())
         command = super()._build_command(binary, subsystem, *other_args)
         at = len(command) - len(other_args)
         if command[at:] != [to_bytes(arg) for arg in other_args]:
@@ -276,6 +395,15 @@ class Connection(SshConnection):
                                            "plugin does not know; it cannot add the host key alias" % subsystem)
         command[at:at] = [b"-o", to_bytes("HostKeyAlias=remoteit-%s" % service_id.replace(":", "-").lower())]
         return command
+
+
+_NOT_FOR_SSH = ("service %s is an HTTP(S) service, which remote.it serves through a reverse proxy (a URL), not a port SSH "
+                "can connect to")
+
+
+def _ssh_error(failure):
+    """ssh's own words in a failure for a -vvv line: its last line, where ssh says what went wrong."""
+    return _untrusted.bounded((str(failure).strip().splitlines() or [""])[-1], 200)
 
 
 def _checked(what, field, check, value):

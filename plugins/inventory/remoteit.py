@@ -51,10 +51,15 @@ options:
       - How O(connect_service) makes a device reachable.
       - V(on_demand) opens nothing while the inventory is built, so C(ansible-inventory), an AWX inventory sync or a
         run with C(--limit) opens no proxy that no play uses. Each host gets the host variables
-        C(ansible_connection=community.remoteit.ssh), C(remoteit_service) (the service's name) and
-        C(remoteit_device) (the device id, so that devices whose names differ only in case stay apart). The
-        P(community.remoteit.ssh#connection) connection plugin then reuses or opens the host's proxy the first time
-        a play uses the host. For SSH services.
+        C(ansible_connection=community.remoteit.ssh), C(remoteit_service) (the service's name),
+        C(remoteit_device) (the device id, so that devices whose names differ only in case stay apart) and
+        C(remoteit_inventory_selection) (those two and the service's id), with which the connection plugin opens
+        a proxy in one request to remote.it while they still select the host's service. A device that is offline
+        while the inventory is built, and a service that remote.it serves through a reverse proxy, get no
+        C(remoteit_inventory_selection), so that the connection plugin looks the device up and what it reports
+        (offline, or not a service for SSH) names the device. The
+        P(community.remoteit.ssh#connection) connection plugin reuses or opens the host's proxy the first time a
+        play uses the host. For SSH services.
       - V(eager) opens the proxies while the inventory is built, O(connect_workers) at a time, reusing live recorded
         ones, and points C(ansible_host) and C(ansible_port) at them; the host variable C(remoteit_connection) holds
         the connection, shaped like the result of M(community.remoteit.remoteit_connection). For services that are
@@ -205,7 +210,11 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
 from ansible_collections.community.remoteit.plugins.plugin_utils._records import normalize_host_ip, public_warning, to_result
-from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names, service_target
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import (
+    REVERSE_PROXY_APPLICATIONS,
+    listed_names,
+    service_target,
+)
 from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
 display = Display()
@@ -214,8 +223,6 @@ CONNECTION_PLUGIN = "community.remoteit.ssh"
 # The shared options an inventory file may set that the connection plugin reads as remoteit_<name> host variables.
 # The key pair is not among them: a host variable shows in `ansible-inventory --list`.
 HANDED_TO_HOSTS = tuple(name for name in CONNECTION_OPTIONS if name not in KEY_OPTIONS)
-# remote.it's application types HTTP and HTTPS, which it serves through reverse proxies (a URL, no port).
-REVERSE_PROXY_APPLICATIONS = (7, 8)
 
 
 class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
@@ -307,8 +314,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                             "through reverse proxies that SSH cannot use: set connect_mode: eager, and reach it at "
                             "the host variable remoteit_connection.url" % self.get_option("connect_service"))
         common["ansible_connection"] = CONNECTION_PLUGIN
-        return {device["id"]: ({"remoteit_device": device["id"], "remoteit_service": target["service_name"]}, common)
-                for device, _service, target in targets}
+        return {device["id"]: (_selection_vars(device, service), common) for device, service, _target in targets}
 
     def _connect(self, client, new_client, store, targets):
         """(device id -> (host vars from the API, {}) of its proxy, reused or opened now (connect_mode eager); the ids
@@ -422,6 +428,22 @@ def _attempt(device, function, *args, **kwargs):
     except RemoteitError as exc:
         raise type(exc)("device %s [%s]: %s" % (shown(device["name"]), device["id"], exc), status=exc.status,
                         field=exc.field) from None
+
+
+def _selection_vars(device, service):
+    """Host vars that select the service for the connection plugin (connect_mode on_demand).
+
+    The device id and service name are what a play that closes the proxies selects by. The service id lets the
+    plugin open a cold proxy with one request, connect, while a variable of the user's own has not chosen another
+    device or service; it is left out for a device that was offline, or a service
+    remote.it serves through a reverse proxy, so that the plugin looks the device up and what it reports (offline,
+    or not a service for SSH) names the device.
+    """
+    selection = {"remoteit_device": device["id"], "remoteit_service": service["name"]}
+    if device["state"] == "active" and service.get("application") not in REVERSE_PROXY_APPLICATIONS:
+        selection["remoteit_inventory_selection"] = {"device": device["id"], "service": service["name"],
+                                                     "service_id": service["id"]}
+    return selection
 
 
 def _connection_vars(connection):

@@ -33,6 +33,15 @@ KEY_LOCK_BUCKETS = 128
 WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 PRIVATE_DIRECTORY = "set connections_file to a file in a private directory such as ~/.remoteit"
 
+# path -> (version of the file, its checked records). A task reads the file several times (to settle, to select, to
+# reuse); a file that has not changed since this process read or wrote it is not parsed and checked again. Writers
+# replace the file, so a new version is a new inode; its size and times tell an edit in place.
+_SNAPSHOTS = {}
+# The records this process checked, by content. Other processes change a file of many records one record at a
+# time, so a task that reads it again (settling, selecting, writing its intent, its record) checks only what changed.
+_CHECKED = set()
+MAX_CHECKED = 20000
+
 
 class ConnectionStore:
     """Records of opened connections, kept in one JSON file."""
@@ -53,10 +62,10 @@ class ConnectionStore:
             lock_fd = self._lock_file(self.name + ".lock", dir_fd)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                records = self._load(dir_fd)
-                before = json.dumps(records, sort_keys=True)
+                records = self._load(dir_fd, fresh=True)
+                before = [dict(record) for record in records]
                 yield records
-                if json.dumps(records, sort_keys=True) != before:
+                if records != before:
                     self._save(records, dir_fd)
             finally:
                 os.close(lock_fd)
@@ -201,7 +210,9 @@ class ConnectionStore:
     def _unusable(self, verb, exc):
         return ConnectionsFileError("cannot %s connections file %s: %s" % (verb, self.path, exc.strerror))
 
-    def _load(self, dir_fd):
+    def _load(self, dir_fd, fresh=False):
+        """The file's records. A snapshot serves readers; a writer (`fresh`) reads the file itself, as a freed inode
+        is soon reused and timestamps move in ticks: two other writers could leave a file that looks unchanged."""
         try:
             fd = self._open(self.name, dir_fd, os.O_RDONLY)
         except FileNotFoundError:
@@ -209,7 +220,11 @@ class ConnectionStore:
         except OSError as exc:
             raise self._unusable("read", exc) from None
         with os.fdopen(fd, "rb") as handle:
-            self._check_file(os.fstat(fd))
+            status = os.fstat(fd)
+            self._check_file(status)
+            snapshot = _SNAPSHOTS.get(self.path)
+            if not fresh and snapshot is not None and snapshot[0] == _version(status):
+                return [dict(record) for record in snapshot[1]]
             try:
                 text = handle.read()
             except OSError as exc:
@@ -226,11 +241,19 @@ class ConnectionStore:
             raise self._corrupt("its format version %s is not %d"
                                 % (_untrusted.bounded(repr(document.get("version")), 60), FORMAT_VERSION))
         for index, item in enumerate(document["connections"]):
+            content = _content(item)
+            if content is not None and content in _CHECKED:
+                continue
             try:
                 _untrusted.record(item)
             except ValueError as exc:
                 named = " (id %s)" % _untrusted.bounded(item["id"]) if isinstance(item, dict) and "id" in item else ""
                 raise self._corrupt("its record connections[%d]%s is not valid: %s" % (index, named, exc)) from None
+            if content is not None:
+                if len(_CHECKED) >= MAX_CHECKED:
+                    _CHECKED.clear()
+                _CHECKED.add(content)
+        _SNAPSHOTS[self.path] = (_version(status), [dict(record) for record in document["connections"]])
         return document["connections"]
 
     def _corrupt(self, why):
@@ -239,7 +262,10 @@ class ConnectionStore:
             "a new one (proxies it recorded stay open until they expire)." % (self.path, why))
 
     def _save(self, records, dir_fd):
-        text = json.dumps({"version": FORMAT_VERSION, "connections": records}, indent=2, sort_keys=True)
+        # One record per line: as easy to read and diff as an indented file, and written by json's C encoder,
+        # which an indent turns off.
+        text = '{"version": %d, "connections": [%s\n]}' % (FORMAT_VERSION, ",".join(
+            "\n  " + json.dumps(record, sort_keys=True) for record in records))
         temp_name = ".connections-%s" % os.urandom(8).hex()
         try:
             fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
@@ -249,13 +275,28 @@ class ConnectionStore:
                     handle.flush()
                     os.fchmod(handle.fileno(), 0o600)  # whatever the umask
                     os.fsync(handle.fileno())
-                os.replace(temp_name, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    os.replace(temp_name, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
+                    _SNAPSHOTS[self.path] = (_version(os.fstat(handle.fileno())), [dict(record) for record in records])
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(temp_name, dir_fd=dir_fd)
                 raise
         except OSError as exc:
             raise self._unusable("write", exc) from None
+
+
+def _content(item):
+    """A record's fields as a hashable value; None for anything else (checked every time)."""
+    if not isinstance(item, dict):
+        return None
+    try:
+        return frozenset((name, type(value), value) for name, value in item.items())  # 1, 1.0 and True differ
+    except TypeError:  # a field holds a list or an object
+        return None
+
+
+def _version(status):
+    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
 
 
 def _open_directory(path, create):

@@ -12,6 +12,9 @@ whether a connection is gone is decided from the sessions remote.it lists, never
 from __future__ import annotations
 
 import datetime
+import multiprocessing
+import os
+import threading
 import uuid
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key, same_id
@@ -28,15 +31,40 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._errors import 
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import CLOCK_SKEW, is_expired
 from ansible_collections.community.remoteit.plugins.plugin_utils._records import (
+    RUN_ID_FIELD,
     iso,
     matches,
     now_utc,
     parse_time,
     session_keys,
 )
+from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import RUN_ID_RE
 
 # Failures of a request that never reached remote.it's word on anything: no answer, or not the API's.
 NO_ANSWER = (NetworkError, TlsError, EndpointError, CredentialsError, DependencyError)
+# Carries the run id from the controller to the workers it forks (see run_id).
+RUN_ID_VARIABLE = "REMOTEIT_ANSIBLE_RUN_ID"
+_RUN_ID_LOCK = threading.Lock()  # the inventory plugin opens proxies from threads: one id for them all
+
+
+def run_id(inherited=True):
+    """The id of the ansible-playbook run this process belongs to, which the records of the proxies it opens carry, so
+    that the close_opened callback closes those and no others.
+
+    The controller makes it (the callback as it loads, or the inventory plugin as it opens proxies before that) and the
+    workers it forks, where modules and the connection plugin run, inherit it. It starts with the pid of the controller
+    that made it: one made elsewhere (an ansible-playbook that a task started inherits its starter's) is replaced,
+    so no run takes another's proxies for its own. `inherited`: whether the parent process's id counts (in a worker)."""
+    # A worker is a multiprocessing child of its controller; an ansible-playbook that a lookup of the controller
+    # started is not, and must not take the outer run's id for its own.
+    worker = inherited and multiprocessing.parent_process() is not None
+    owners = (str(os.getpid()), str(os.getppid())) if worker else (str(os.getpid()),)
+    with _RUN_ID_LOCK:
+        value = os.environ.get(RUN_ID_VARIABLE, "")
+        if not RUN_ID_RE.match(value) or value.partition("-")[0] not in owners:
+            value = "%d-%s" % (os.getpid(), uuid.uuid4().hex)
+            os.environ[RUN_ID_VARIABLE] = value
+        return value
 
 
 def refused_this_connection(error):
@@ -160,6 +188,7 @@ class Lifecycle:
             "expires_at": iso(created + datetime.timedelta(seconds=timeout)) if timeout else None,
             "timeout": timeout,
             "confirmed_at": None,
+            RUN_ID_FIELD: run_id(),
         }
 
     # -- close ---------------------------------------------------------------------------------

@@ -23,6 +23,9 @@ LATCHING = "255.255.255.255"
 PUBLIC = "0.0.0.0"
 HOST_IP_ALIASES = {"latching": LATCHING, "public": PUBLIC}
 
+# The run that opened a record (see _lifecycle.run_id): only the close_opened callback reads it. It is no result field, so
+# a record handed to another job never carries it, and nothing but the run that opened a proxy takes it for its own.
+RUN_ID_FIELD = "run_id"
 RESULT_FIELDS = ("id", "service_id", "service_name", "device_id", "device_name", "host", "port", "url",
                  "reverse_proxy", "host_ip", "created", "expires_at", "timeout", "session_id", "api_url")
 # The variables that hand records from an earlier job to this one (an AWX workflow's set_stats artifact,

@@ -20,6 +20,8 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._errors import 
 
 MAX_LISTED = 20
 MAX_NAME = 60
+# remote.it's application types HTTP and HTTPS, which it serves through reverse proxies (a URL, no port).
+REVERSE_PROXY_APPLICATIONS = (7, 8)
 
 
 def resolve_service(client, service_id=None, device=None, service=None):
@@ -38,10 +40,12 @@ def resolve_service(client, service_id=None, device=None, service=None):
 
 
 def service_target(device, service):
-    """The target of one service of a device as the API listed it (see RemoteitClient.iter_devices)."""
+    """The target of one service of a device as the API listed it (see RemoteitClient.iter_devices); its application
+    type tells a service remote.it serves through a reverse proxy before anything is opened."""
     return {"service_id": service["id"], "service_name": service["name"],
             "device_id": device["id"], "device_name": device["name"],
-            "device_state": device["state"], "service_state": service.get("state")}
+            "device_state": device["state"], "service_state": service.get("state"),
+            "application": service.get("application")}
 
 
 def recorded_target(record):

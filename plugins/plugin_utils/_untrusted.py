@@ -23,6 +23,7 @@ from urllib.parse import urlsplit
 SERVICE_ID_RE = re.compile(r"^[0-9A-Fa-f]{2}(?::[0-9A-Fa-f]{2}){7}\Z")
 # Connection and session ids are the API's own tokens (the sandbox's are uuids): letters, digits and . _ : -
 CONNECTION_ID_RE = re.compile(r"^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}\Z")
+RUN_ID_RE = re.compile(r"^[0-9]{1,10}-[0-9a-f]{32}\Z")
 HOST_LABEL_RE = re.compile(r"^[A-Za-z0-9_](?:[A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?\Z")
 CONTROL_RE = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 # The characters RFC 3986 allows in a URL: no braces, quotes, spaces or backslashes (a template, a shell word).
@@ -221,6 +222,13 @@ def _intent_id(value):
     return value
 
 
+def _run_id(value):
+    """The run that opened a record (see _lifecycle.run_id): the controller's pid, "-", and a random hex token."""
+    if not (isinstance(value, str) and RUN_ID_RE.match(value)):
+        raise ValueError("%s is not a run id (a process id, '-' and 32 hex digits)" % _describe(value))
+    return value
+
+
 # The fields of a record in the connections file and their checks; a missing optional field is None.
 RECORD_FIELDS = {
     "id": connection_id,
@@ -235,6 +243,7 @@ RECORD_FIELDS = {
     "expires_at": lambda value: optional(timestamp, value),
     "confirmed_at": lambda value: optional(timestamp, value),
     "timeout": lambda value: optional(timeout, value),
+    "run_id": lambda value: optional(_run_id, value),  # none in a record of an older version, or handed over
 }
 INTENT_FIELDS = {
     "id": _intent_id,

@@ -74,10 +74,18 @@ def test_devices_become_hosts_with_groups_and_composed_vars(inventory_list, inve
 
 ACTIVE_SSH_HOSTS = {"pi-kitchen": "80:00:00:00:01:00:00:01", "pi-garage": "80:00:00:00:01:00:00:02",
                     "kiosk-lobby": "80:00:00:00:01:00:00:04", "KIOSK-LOBBY": "80:00:00:00:01:00:00:05"}
+SSH_SERVICE_IDS = {"pi-kitchen": "80:00:00:00:01:00:01:01", "pi-garage": "80:00:00:00:01:00:02:01",
+                   "kiosk-lobby": "80:00:00:00:01:00:04:01", "KIOSK-LOBBY": "80:00:00:00:01:00:05:01"}
 
 
 def mutations(sandbox):
     return [entry["fields"][0] for entry in sandbox.requests() if entry["operation"] == "mutation"]
+
+
+def plugin_requests(sandbox):
+    """The fields of each request but the inventory's device list: those the connection plugin sent."""
+    listing = device_list_calls(sandbox)
+    return [field for entry in sandbox.requests() if entry not in listing for field in entry["fields"]]
 
 
 def test_on_demand_inventory_opens_nothing_and_hands_hosts_to_the_connection_plugin(
@@ -88,8 +96,12 @@ def test_on_demand_inventory_opens_nothing_and_hands_hosts_to_the_connection_plu
         assert plain(hostvars[host]["ansible_connection"]) == "community.remoteit.ssh"
         assert plain(hostvars[host]["remoteit_service"]) == "ssh"
         assert plain(hostvars[host]["remoteit_device"]) == device_id
+        assert {name: plain(value) for name, value in plain(hostvars[host]["remoteit_inventory_selection"]).items()} == {
+            "device": device_id, "service": "ssh", "service_id": SSH_SERVICE_IDS[host]}
         assert "ansible_host" not in hostvars[host] and "ansible_port" not in hostvars[host]
-    assert plain(hostvars["gateway-01"]["ansible_connection"]) == "community.remoteit.ssh"  # to say it is offline
+    # to say it is offline, naming the device: the plugin looks it up
+    assert plain(hostvars["gateway-01"]["ansible_connection"]) == "community.remoteit.ssh"
+    assert "remoteit_inventory_selection" not in hostvars["gateway-01"]
     assert mutations(clean_sandbox) == []
     assert [entry for entry in clean_sandbox.requests() if "sessions" in entry["fields"]] == []
     assert clean_sandbox.proxies() == []
@@ -109,12 +121,15 @@ def test_on_demand_opens_only_the_proxies_a_play_uses_and_reuses_them(
                               env=elsewhere)
         assert limited.stdout.count("SUCCESS") == 1
         assert [proxy["service_id"] for proxy in clean_sandbox.proxies()] == ["80:00:00:00:01:00:02:01"]
+        assert plugin_requests(clean_sandbox) == ["connect"], "a cold open costs one request, no device lookup"
+        clean_sandbox.clear_requests()
         result = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=elsewhere)
         assert result.stdout.count("SUCCESS") == 4, result.stdout
+        assert plugin_requests(clean_sandbox) == ["connect"] * 3, "pi-garage's recorded proxy costs no request"
         assert len(clean_sandbox.proxies()) == 4
         again = run_ansible("remoteit_active", "-m", "ansible.builtin.ping", "-i", path, env=elsewhere)
         assert again.stdout.count("SUCCESS") == 4
-        assert mutations(clean_sandbox) == ["connect"] * 4, "the second run reuses the recorded proxies"
+        assert mutations(clean_sandbox) == ["connect"] * 3, "the second run reuses the recorded proxies"
         assert not (tmp_path / "elsewhere.json").exists()
     finally:
         close_recorded(run_ansible, ansible_env, tmp_path)

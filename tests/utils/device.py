@@ -20,6 +20,7 @@ Standard library only, so the CLI works without the virtual environment.
 """
 
 import argparse
+import contextlib
 import json
 import os
 import pwd
@@ -140,22 +141,37 @@ class SshDevice:
 
     def stop(self):
         """Stop sshd (and its open sessions) and remove the temp dir. Safe to call twice."""
-        process, self.process = self.process, None
-        if process is not None:
-            children = _child_pids(process.pid)
-            for pid in [process.pid] + children:
-                try:
-                    os.kill(pid, signal.SIGTERM)
-                except ProcessLookupError:
-                    pass
-            try:
-                process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                process.kill()
-                process.wait()
+        self._stop_sshd()
         if self.workdir:
             shutil.rmtree(self.workdir, ignore_errors=True)
             self.workdir = None
+
+    def restart(self, down=0.0, while_down=None):
+        """A reboot as a client sees it: sshd and every session stop, nothing answers for `down` seconds (while
+        `while_down()` runs, if given), then sshd answers again on the same port with the same keys."""
+        self._stop_sshd()
+        with contextlib.suppress(FileNotFoundError):
+            os.remove(self._path("sshd.pid"))  # its start is awaited by the pid file
+        time.sleep(down)
+        if while_down is not None:
+            while_down()
+        if not self._launch():
+            raise RuntimeError("sshd did not start again on %s:%s; log tail:\n%s" % (self.host, self.port, self.log_tail()))
+
+    def _stop_sshd(self):
+        process, self.process = self.process, None
+        if process is None:
+            return
+        for pid in [process.pid] + _child_pids(process.pid):
+            try:
+                os.kill(pid, signal.SIGTERM)
+            except ProcessLookupError:
+                pass
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
 
     def _make_workdir(self):
         if self.requested_workdir is None:

@@ -28,7 +28,7 @@ import pytest
 import yaml
 from ansible import constants as C
 from ansible.playbook.play_context import PlayContext
-from ansible.plugins.loader import action_loader, connection_loader, fragment_loader, inventory_loader, lookup_loader
+from ansible.plugins.loader import action_loader, callback_loader, connection_loader, fragment_loader, inventory_loader, lookup_loader
 from ansible.utils.plugin_docs import get_docstring
 
 from ansible_collections.community.remoteit.plugins.doc_fragments.api import ModuleDocFragment
@@ -135,6 +135,7 @@ def options_read_in(plugin):
 @pytest.mark.parametrize("loader, name, own, variables", [
     pytest.param(lookup_loader, "remoteit_connection", {"_terms"}, True, id="lookup"),
     pytest.param(inventory_loader, "remoteit", {"plugin"}, False, id="inventory"),
+    pytest.param(callback_loader, "close_opened", set(), False, id="callback"),
 ])
 def test_the_lookup_and_inventory_options_match_their_documentation(loader, name, own, variables):
     plugin = loader.get("%s.%s" % (COLLECTION, name))
@@ -143,7 +144,7 @@ def test_the_lookup_and_inventory_options_match_their_documentation(loader, name
     problems = ["%s: its code reads %s, which it does not document" % (where, option)
                 for option in sorted(options_read_in(plugin) - set(definitions))]
     stub = importlib.import_module(type(plugin).__module__)
-    own_documented = set(yaml.safe_load(stub.DOCUMENTATION)["options"])
+    own_documented = set(yaml.safe_load(stub.DOCUMENTATION).get("options") or {})
     problems += ["%s: documents %s, which its code never reads" % (where, option)
                  for option in sorted(own_documented - options_read_in(plugin) - own)]
     for option, (kind, default, env) in CONNECTION_OPTIONS.items():

@@ -15,10 +15,13 @@ import pytest
 from ansible.errors import AnsibleError, AnsibleParserError
 from ansible.inventory.data import InventoryData
 from ansible.parsing.dataloader import DataLoader
-from ansible.plugins.loader import inventory_loader
+from ansible.playbook.play_context import PlayContext
+from ansible.plugins.loader import connection_loader, inventory_loader
 
 from ansible_collections.community.remoteit.extensions.eda.plugins.event_source.device_events import DeviceWatcher
+from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -117,9 +120,14 @@ def test_on_demand_is_the_default_and_gives_hosts_the_connection_plugin_without_
         assert hostvars["ansible_connection"] == "community.remoteit.ssh"
         assert hostvars["remoteit_service"] == "ssh"  # as the device names it
         assert hostvars["remoteit_device"] == device_id  # devices whose names differ only in case stay apart
+        assert hostvars["remoteit_inventory_selection"] == {"device": device_id, "service": "ssh",
+                                                            "service_id": device_id[:-2] + "01"}
+        assert "remoteit_service_id" not in hostvars  # a remoteit_service of the user's own still selects
         assert "ansible_host" not in hostvars and "remoteit_connection" not in hostvars
-    # inactive: the plugin says it is offline when a play uses it
-    assert inventory.get_host("gateway-01").vars["ansible_connection"] == "community.remoteit.ssh"
+    # inactive: the plugin looks the device up, and says it is offline when a play uses it
+    gateway = inventory.get_host("gateway-01").vars
+    assert gateway["ansible_connection"] == "community.remoteit.ssh"
+    assert gateway["remoteit_device"] == "80:00:00:00:03:00:00:00" and "remoteit_inventory_selection" not in gateway
     assert not {"ansible_connection", "remoteit_service", "remoteit_device"} & set(inventory.get_host("kiosk-lobby").vars)
     assert [call for call in client.calls if call[0] != "devices"] == []  # no connect, no sessions query
     assert not connections_file.exists()
@@ -137,7 +145,8 @@ def test_on_demand_hands_the_hosts_what_the_inventory_file_sets_but_never_the_ac
             and name not in ("remoteit_device_id", "remoteit_device_name", "remoteit_state", "remoteit_online",
                              "remoteit_services")} == {
         "remoteit_device": "80:00:00:00:02:00:00:00", "remoteit_service": "ssh",
-        "remoteit_api_url": client.api_url, "remoteit_account_id": "acct-1",
+        "remoteit_inventory_selection": {"device": "80:00:00:00:02:00:00:00", "service": "ssh",
+                                         "service_id": "80:00:00:00:02:00:00:01"}, "remoteit_api_url": client.api_url, "remoteit_account_id": "acct-1",
         "remoteit_connections_file": connections_file, "remoteit_request_timeout": 60,
         "remoteit_host_ip": "203.0.113.7", "remoteit_renew_before": 3600}
     assert "AKEXAMPLE" not in json.dumps(hostvars) and "c2VjcmV0" not in json.dumps(hostvars)
@@ -164,7 +173,21 @@ def test_on_demand_warns_that_ssh_cannot_use_an_http_service(build_inventory, mo
     inventory = build_inventory(web, connect_service="web")
     assert len(warnings) == 1 and "connect_mode: eager" in warnings[0] and "remoteit_connection.url" in warnings[0]
     assert web.count("connect") == 0
-    assert inventory.get_host("pi-kitchen").vars["remoteit_service"] == "web"
+    hostvars = inventory.get_host("pi-kitchen").vars
+    assert hostvars["remoteit_service"] == "web"
+    assert "remoteit_inventory_selection" not in hostvars, "the plugin looks the device up, which names it when it refuses"
+
+
+def test_on_demand_hosts_open_their_proxy_with_one_request(build_inventory, tmp_path):
+    client = fleet_with_services()
+    hostvars = build_inventory(client, connect_service="ssh").get_host("pi-garage").vars
+    plugin = connection_loader.get("community.remoteit.ssh", PlayContext(), None)
+    plugin.set_options(var_options=dict(hostvars, inventory_hostname="pi-garage"))
+    plugin._manager = ProxyManager(client, ConnectionStore(str(tmp_path / "connections.json")))
+    client.calls.clear()
+    record = plugin._ensure_proxy(replace=None)
+    assert [call[:2] for call in client.calls] == [("connect", "80:00:00:00:02:00:00:01")], "no device lookup first"
+    assert record["service_id"] == "80:00:00:00:02:00:00:01"
 
 
 def test_eager_opens_proxies_and_reuses_them_next_time_asking_remoteit_once(build_inventory, tmp_path):

@@ -357,3 +357,53 @@ def test_records_this_code_writes_are_read_back(tmp_path):
     assert len(intents) == 2 and intents[0]["id"].startswith("intent-")
     assert ConnectionStore(store.path).records() == [port_proxy, reverse_proxy]
     assert reverse_proxy["reverse_proxy"] is True and reverse_proxy["port"] is None
+
+
+def test_a_record_is_checked_once_per_process_and_again_once_it_changes(tmp_path, monkeypatch):
+    from ansible_collections.community.remoteit.plugins.plugin_utils import _connections
+    monkeypatch.setattr(_connections, "_CHECKED", set())
+    store = ConnectionStore(str(write(tmp_path / "connections.json", [proxy("c1"), proxy("c2")])))
+    checked = []
+    real_check = _connections._untrusted.record
+    monkeypatch.setattr(_connections._untrusted, "record", lambda item: checked.append(item["id"]) or real_check(item))
+    assert [record["id"] for record in store.records()] == ["c1", "c2"]
+    assert [record["id"] for record in store.records()] == ["c1", "c2"]
+    assert checked == ["c1", "c2"]
+    os.replace(write(tmp_path / "next.json", [proxy("c1"), proxy("c3")]), store.path)  # another process's write
+    assert [record["id"] for record in store.records()] == ["c1", "c3"]
+    assert checked == ["c1", "c2", "c3"]
+    os.replace(write(tmp_path / "next.json", [proxy("c1"), proxy("c3", port="22; touch x")]), store.path)
+    with pytest.raises(RemoteitError, match=r"connections\[1\] \(id c3\) is not valid: port"):
+        store.records()
+
+
+def test_an_edit_in_place_of_the_same_size_is_read(tmp_path):
+    path = write(tmp_path / "connections.json", [proxy("c1", port=33000)])
+    store = ConnectionStore(str(path))
+    assert store.records()[0]["port"] == 33000
+    path.write_text(path.read_text().replace("33000", "33001"))
+    later = os.stat(path).st_mtime_ns + 10 ** 9  # an editor's write, a moment later
+    os.utime(path, ns=(later, later))
+    assert store.records()[0]["port"] == 33001
+
+
+def test_a_record_a_caller_changes_is_not_changed_in_the_next_read(tmp_path):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    with store.update() as records:
+        records.append(proxy("c1"))
+    store.records()[0]["port"] = 1
+    with store.update() as records:
+        records[0]["host"] = "changed.example"
+        assert records[0]["port"] == 33000
+    assert store.records() == [proxy("c1", host="changed.example")]
+    assert json.loads(open(store.path).read())["connections"] == [proxy("c1", host="changed.example")]
+
+
+def test_a_checked_record_does_not_vouch_for_one_that_differs_only_in_a_values_type(tmp_path, monkeypatch):
+    from ansible_collections.community.remoteit.plugins.plugin_utils import _connections
+    monkeypatch.setattr(_connections, "_CHECKED", set())
+    store = ConnectionStore(str(write(tmp_path / "connections.json", [proxy("c1", port=1, url="tcp://proxy.example:1")])))
+    assert store.records()[0]["port"] == 1
+    os.replace(write(tmp_path / "next.json", [proxy("c1", port=True, url="tcp://proxy.example:1")]), store.path)
+    with pytest.raises(RemoteitError, match=r"connections\[0\] \(id c1\) is not valid: port"):
+        store.records()

@@ -62,7 +62,7 @@ def test_names_match_exactly_and_case_insensitively_among_substring_results():
     target = resolve(device="PI-Kitchen", service="SSH")
     assert target == {"service_id": "80:00:00:00:01:00:00:01", "service_name": "ssh",
                       "device_id": "80:00:00:00:01:00:00:00", "device_name": "pi-kitchen",
-                      "device_state": "active", "service_state": "active"}
+                      "device_state": "active", "service_state": "active", "application": 28}
 
 
 def test_a_device_can_be_named_by_its_id():
