@@ -139,11 +139,15 @@ def test_a_failed_and_an_interrupted_run_close_what_they_opened_and_nothing_else
 
     # An interrupted run: SIGINT to ansible-playbook while a task runs, as Ctrl-C sends it.
     log = tmp_path / "interrupted.log"
+    # As from a terminal: a shell that runs the tests in the background (`nohup make test &`, some CI runners) hands
+    # them SIGINT ignored, which ansible-playbook would inherit. A handled signal is reset to its default by exec.
+    ignored = signal.signal(signal.SIGINT, signal.default_int_handler)
     with open(log, "w", encoding="utf-8") as out:
         process = subprocess.Popen(  # pylint: disable=consider-using-with  # waited for below
             [ansible_bin("ansible-playbook"), str(tmp_path / "run.yml"), *args, "-e", json.dumps(
                 {"stop": "wait", "marker": str(marker), "release": str(release)})],
             env=env, cwd=tmp_path, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT)
+    signal.signal(signal.SIGINT, ignored)
     try:
         deadline = time.monotonic() + 300  # a guard only: a loaded machine may take minutes
         while not marker.exists() or "TASK [Wait for SIGINT]" not in log.read_text():
