@@ -136,13 +136,15 @@ EXAMPLES = r"""
 
 - name: Close the proxies when done
   hosts: all
-  gather_facts: false
+  gather_facts: false  # facts would open the proxies again
   tasks:
     - name: Close what was opened for each device
       community.remoteit.remoteit_connection:
-        device: "{{ inventory_hostname }}"
-        service: ssh
+        # the device and service the plugin used: its defaults, unless the inventory set them
+        device: "{{ remoteit_device | default(inventory_hostname) }}"
+        service: "{{ remoteit_service | default('ssh') }}"
         state: absent
+      check_mode: false  # what a --check run opened, it closes too
 """
 
 import hashlib
@@ -154,6 +156,7 @@ from ansible.utils.display import Display
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key, same_id
+from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import keep_out_of_output
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, OfflineError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     build_client,
@@ -196,6 +199,9 @@ class Connection(SshConnection):
     def set_options(self, task_keys=None, var_options=None, direct=None):
         super().set_options(task_keys=task_keys, var_options=var_options, direct=direct)
         self._option_sources = (var_options, direct)  # where each option came from, for credential messages
+        # This plugin's definitions of ssh's secrets replace the builtin's, which 2.22 declares secret (a declaration
+        # older cores' docs refuse): register them as core registers the builtin's.
+        keep_out_of_output(*(self.get_option(name) for name in ("password", "private_key", "private_key_passphrase")))
         self._users_control_path = self.get_option("control_path")
         if self._proxy is None:
             # The host's name as ssh would connect to it: for delegate_to, the delegated host's, which the
@@ -231,6 +237,9 @@ class Connection(SshConnection):
         except AnsibleConnectionFailure as failure:
             if self._proxy is None:
                 raise
+            if _HOST_KEY_REFUSED in str(failure):
+                # The proxy and the device answered: the key is unknown or another. Nothing to ask remote.it.
+                raise AnsibleConnectionFailure("%s\n%s" % (failure, _host_key_advice(self._proxy))) from None
             try:
                 gone = self._proxy_gone(self._proxy, failure)
             except OfflineError as exc:
@@ -393,7 +402,7 @@ class Connection(SshConnection):
         if command[at:] != [to_bytes(arg) for arg in other_args]:
             raise AnsibleConnectionFailure("community.remoteit.ssh: this ansible-core builds %s commands in a way the "
                                            "plugin does not know; it cannot add the host key alias" % subsystem)
-        command[at:at] = [b"-o", to_bytes("HostKeyAlias=remoteit-%s" % service_id.replace(":", "-").lower())]
+        command[at:at] = [b"-o", to_bytes("HostKeyAlias=" + _host_key_alias(service_id))]
         return command
 
 
@@ -412,3 +421,19 @@ def _checked(what, field, check, value):
         return check(value)
     except ValueError as exc:
         raise AnsibleConnectionFailure("community.remoteit.ssh: refused %s: %s: %s" % (what, field, exc)) from None
+
+
+_HOST_KEY_REFUSED = "Host key verification failed"
+
+
+def _host_key_alias(service_id):
+    """The name ssh keeps a service's host key under: the proxy's address changes, the service id does not."""
+    return "remoteit-%s" % service_id.replace(":", "-").lower()
+
+
+def _host_key_advice(record):
+    alias = _host_key_alias(_checked("to name its host key", "service_id", _untrusted.service_id, record.get("service_id")))
+    return ("community.remoteit.ssh checks the device's host key under the alias %s (HostKeyAlias), and ssh's "
+            "known_hosts has no key, or another key, under it. On a device's first connection, let ssh record its key: "
+            "ansible_ssh_extra_args: -o StrictHostKeyChecking=accept-new (or --ssh-extra-args on the command line); "
+            "a key that changed is removed with: ssh-keygen -R %s" % (alias, alias))

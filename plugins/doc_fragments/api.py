@@ -79,6 +79,9 @@ options:
       - Its records say where to connect, so the file and its directory must be the user's and writable by nobody
         else, as OpenSSH requires of C(~/.ssh); a file another user owns or could write (in C(/tmp), for example),
         a symbolic link, or a malformed record stops the task instead of being used.
+      - Beside it are the locks that keep runs from writing it at once, C(<file>.lock) for the file itself and the
+        directory C(<file>.locks/), whose few lock files make runs that open or close the same service wait for each
+        other. Leave them; removed while no run is going on, they are made again.
       - If not set, the environment variable E(REMOTEIT_CONNECTIONS_FILE) is used.
     type: path
     default: ~/.remoteit/ansible-connections.json

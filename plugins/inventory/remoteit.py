@@ -123,6 +123,15 @@ notes:
   - For large fleets, most of the time to build the inventory is ansible-core storing each host variable. The cache
     saves the API calls, not that time. ansible-core 2.19 and later inspect every value they store, which makes
     this about three times slower than on 2.16.
+  - In the inventory file, O(access_key_id) and O(secret_access_key) may be templates, a lookup of the environment
+    (with the C(ansible.builtin.env) lookup) or of a secret store, or a vault-encrypted variable given with
+    C(--extra-vars). The other options, and values from the environment or variables, are used as they are.
+  - When the inventory cannot be built (a wrong access key, an API that does not answer), ansible-core warns and
+    goes on without its hosts, so a play over them matches no host and succeeds. Where that must fail, as in CI, set
+    E(ANSIBLE_INVENTORY_UNPARSED_FAILED=true) (C([inventory] unparsed_is_failed = true) in C(ansible.cfg)), or
+    E(ANSIBLE_INVENTORY_ANY_UNPARSED_IS_FAILED=true) when other inventory sources come with it.
+  - Only a file whose name ends in C(remoteit.yml) or C(remoteit.yaml) (C(fleet.remoteit.yml), for instance) is
+    read by this plugin; ansible-core tries other inventory plugins on any other name.
 seealso:
   - plugin: community.remoteit.ssh
     plugin_type: connection
@@ -169,8 +178,10 @@ cache_timeout: 600
 #   connect_workers: 20
 """
 
+import difflib
 import hashlib
 import json
+import re
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
@@ -218,6 +229,10 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._targets import
 from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
 display = Display()
+SUFFIXES = ("remoteit.yml", "remoteit.yaml")
+# The line that names this plugin in an inventory file, looked for in the first bytes of a file of another name.
+PLUGIN_LINE = re.compile(r"""^plugin:[ \t]*["']?community\.remoteit\.remoteit["']?[ \t]*(#.*)?$""", re.MULTILINE)
+PLUGIN_LINE_WITHIN = 4096
 
 CONNECTION_PLUGIN = "community.remoteit.ssh"
 # The shared options an inventory file may set that the connection plugin reads as remoteit_<name> host variables.
@@ -230,15 +245,35 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
     NAME = "community.remoteit.remoteit"
 
     def verify_file(self, path):
-        return super().verify_file(path) and path.endswith(("remoteit.yml", "remoteit.yaml"))
+        if not super().verify_file(path):
+            return False
+        if path.endswith(SUFFIXES):
+            return True
+        if _names_this_plugin(path):
+            display.warning("%s names the %s inventory plugin, which reads only files whose name ends in %s: rename it "
+                            "(fleet.remoteit.yml, for instance)" % (shown(path), self.NAME, " or ".join(SUFFIXES)))
+        return False
+
+    def _render_key_templates(self, options, sources, place):
+        """The access key as the inventory file may give it: a template (a lookup of the environment or of a secret
+        store, a vault-encrypted variable of --extra-vars) is rendered, as other cloud inventories do. Only the file's
+        own values are templates; a value from the environment or the variables is used as it is."""
+        self.templar.available_variables = self._vars
+        for name in KEY_OPTIONS:
+            value, origin = options.get(name), sources.origins.get(name)
+            if origin and origin[0] == place and isinstance(value, str) and self.templar.is_template(value):
+                options[name] = self.templar.template(value)
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         config = self._read_config_data(path)
+        _refuse_unknown_options(config, self._options, path)
         options = plugin_options(self)
         devices = None
         try:
-            sources = plugin_sources(self, "the inventory file %s" % path, self._vars, config)
+            place = "the inventory file %s" % path
+            sources = plugin_sources(self, place, self._vars, config)
+            self._render_key_templates(options, sources, place)
             client = build_client(options, sources, display.warning)
             cache_key = self._account_cache_key(path, client) if self.get_option("cache") else None
             if cache_key is not None and cache:
@@ -489,3 +524,23 @@ DEVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "state": (str, type
 SERVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "application": (int, type(None)),
                  "application_name": (str, type(None)), "port": (int, type(None)), "host": (str, type(None)),
                  "state": (str, type(None)), "enabled": (bool, type(None))}
+
+
+def _names_this_plugin(path):
+    """Whether a file Ansible would not give this plugin (its name) says it is for this plugin."""
+    try:
+        with open(path, "rb") as config:
+            head = config.read(PLUGIN_LINE_WITHIN).decode("utf-8", errors="replace")
+    except OSError:
+        return False
+    return PLUGIN_LINE.search(head) is not None
+
+
+def _refuse_unknown_options(config, options, path):
+    """A misspelt option would otherwise be ignored without a word: name it, and the option it may have meant."""
+    unknown = sorted(str(key) for key in config if key not in options)
+    if unknown:
+        hints = ["%s%s" % (shown(key), "".join(" (did you mean %s?)" % near
+                                               for near in difflib.get_close_matches(key, list(options), n=1)))
+                 for key in unknown]
+        raise AnsibleParserError("%s: unknown option%s %s" % (shown(path), "s" if len(unknown) > 1 else "", ", ".join(hints)))

@@ -14,6 +14,11 @@ import configparser
 import os
 import stat
 
+try:  # ansible-core 2.22 and later keep a registered secret out of everything they display
+    from ansible.module_utils.secrets import register_secret as _register_with_core
+except ImportError:  # earlier cores display what they are given: no_log and the collection's own messages protect it
+    _register_with_core = None
+
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import CredentialsError
 from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
 
@@ -28,6 +33,18 @@ FILE_KEYS = {"access_key_id": "r3_access_key_id", "secret_access_key": "r3_secre
 CredentialSources = collections.namedtuple("CredentialSources", "places origins")
 # key_origin says where the key pair came from, for the advice when remote.it rejects it.
 Credentials = collections.namedtuple("Credentials", "key_id secret key_origin")
+# Core masks a registered value wherever it appears, however short: a short password would mask ordinary words.
+SHORTEST_MASKED = 8
+
+
+def keep_out_of_output(*values):
+    """Have ansible-core (2.22+) mask these secrets in all it displays (-vvv, warnings and errors included).
+    Too short values and non-strings (unset options) are left alone."""
+    if _register_with_core is None:
+        return
+    for value in values:
+        if isinstance(value, str) and len(value) >= SHORTEST_MASKED:
+            _register_with_core(value)
 
 
 def resolve_credentials(access_key_id, secret_access_key, profile, credentials_file, sources, warn):
@@ -58,6 +75,7 @@ def resolve_credentials(access_key_id, secret_access_key, profile, credentials_f
             "(Account > Access keys) and put it in one of those places."
             % (" and ".join(missing), ", ".join(places[:-1]), places[-1]))
     _check_base64(values["secret_access_key"], origins["secret_access_key"])
+    keep_out_of_output(values["secret_access_key"])
     return Credentials(values["access_key_id"], values["secret_access_key"], _describe_origin(origins))
 
 

@@ -30,6 +30,17 @@ SANDBOX_IDLE_TIMEOUT = 300
 SCRUBBED_ENV = ("REMOTEIT_PROFILE", "REMOTEIT_ACCOUNT_ID", "REMOTEIT_VALIDATE_CERTS", "ANSIBLE_CONFIG")
 
 
+def pytest_configure(config):
+    config.addinivalue_line(
+        "markers",
+        "every_core: the representative part, which the cores between the oldest and the newest run as well (`make "
+        "integration-<core>`): the module, connection, inventory, callback and event source plugins and the role "
+        "driven the everyday ways, and what ansible-core itself handles (templating of untrusted strings, no_log, "
+        "ssh's command line, reboot and reset_connection). The rest exercises the collection's own code the same "
+        "way on every core: the oldest and the newest run it.",
+    )
+
+
 def ansible_bin(name):
     """Path of an Ansible console script (ansible, ansible-playbook, ...) in this venv."""
     return str(BIN_DIR / name)

@@ -13,6 +13,8 @@ import time
 import pytest
 from conftest import ansible_bin
 
+pytestmark = pytest.mark.every_core
+
 CALLBACK = "community.remoteit.close_opened"
 HANDED_SERVICE_ID = "80:00:00:00:01:00:04:01"  # kiosk-lobby's ssh
 

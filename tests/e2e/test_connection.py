@@ -5,6 +5,8 @@ import json
 
 import pytest
 
+pytestmark = pytest.mark.every_core
+
 DEVICES = ("pi-kitchen", "pi-garage")
 
 

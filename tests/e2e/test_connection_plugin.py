@@ -25,6 +25,8 @@ from conftest import REPO_ROOT, TESTS_DIR, ansible_bin, run_command
 from remoteit_sandbox import Sandbox
 from utils.device import SshDevice
 
+pytestmark = pytest.mark.every_core
+
 WORLD = TESTS_DIR / "sandbox" / "worlds" / "connection_plugin.yml"
 PLAYBOOKS = REPO_ROOT / "tests" / "e2e" / "playbooks"
 PING = PLAYBOOKS / "connection_plugin_ping.yml"
@@ -397,6 +399,8 @@ def test_host_keys_are_checked_under_the_service_alias_across_new_proxies_and_an
     assert refused.succeeded() == ["alpha", "bravo"], str(refused)
     assert sorted(refused.unreachable) == ["delta"], str(refused)
     assert "Host key verification failed" in refused.unreachable["delta"], str(refused)
+    # The message says which alias and how to fix it.
+    assert "ssh-keygen -R %s" % host_key_alias(SSH_SERVICE_IDS["delta"]) in refused.unreachable["delta"], str(refused)
     assert plugin.known_hosts.read_text() == known
     # A proxy that answers with another key did not stop answering: it is not replaced.
     assert refused.connected_services() == collections.Counter(SSH_SERVICE_IDS[name] for name in hosts), str(refused)

@@ -23,6 +23,8 @@ import pytest
 from conftest import BIN_DIR, REPO_ROOT
 from remoteit_sandbox import Sandbox
 
+pytestmark = pytest.mark.every_core
+
 RULEBOOK = "community.remoteit.configure_online_devices"
 RULEBOOK_EXECUTABLE = os.environ.get("REMOTEIT_TEST_RULEBOOK") or str(REPO_ROOT / ".venv-eda" / "bin" / "ansible-rulebook")
 CLOSE_RECORDED = REPO_ROOT / "tests" / "e2e" / "playbooks" / "connection_plugin_close_recorded.yml"

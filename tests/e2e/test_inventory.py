@@ -58,6 +58,7 @@ def device_list_calls(sandbox):
     return [entry for entry in sandbox.requests() if "size" in (entry.get("variables") or {})]
 
 
+@pytest.mark.every_core
 def test_devices_become_hosts_with_groups_and_composed_vars(inventory_list, inventory_file, clean_sandbox):
     listing = inventory_list(inventory_file())
     hostvars = listing["_meta"]["hostvars"]
@@ -88,6 +89,7 @@ def plugin_requests(sandbox):
     return [field for entry in sandbox.requests() if entry not in listing for field in entry["fields"]]
 
 
+@pytest.mark.every_core
 def test_on_demand_inventory_opens_nothing_and_hands_hosts_to_the_connection_plugin(
         inventory_list, inventory_file, clean_sandbox, tmp_path):
     listing = inventory_list(inventory_file(connect_service="ssh"))
@@ -136,6 +138,7 @@ def test_on_demand_opens_only_the_proxies_a_play_uses_and_reuses_them(
     assert clean_sandbox.proxies() == []
 
 
+@pytest.mark.every_core
 def test_eager_inventory_points_hosts_at_proxies_it_opens_concurrently(
         run_ansible, inventory_file, inventory_list, ansible_env, clean_sandbox, tmp_path):
     path = inventory_file(connect_service="ssh", connect_mode="eager", connect_workers=2)
@@ -159,6 +162,7 @@ def test_eager_inventory_points_hosts_at_proxies_it_opens_concurrently(
     assert json.loads((tmp_path / "connections.json").read_text())["connections"] == []
 
 
+@pytest.mark.every_core
 def test_cached_inventory_makes_no_device_list_call(inventory_list, inventory_file, clean_sandbox, tmp_path):
     path = inventory_file(cache=True, cache_plugin="ansible.builtin.jsonfile",
                           cache_connection=str(tmp_path / "cache"), cache_timeout=600)
@@ -188,6 +192,7 @@ def test_a_cache_entry_that_is_not_a_device_list_is_fetched_again(inventory_list
     assert len(device_list_calls(clean_sandbox)) == 1
 
 
+@pytest.mark.every_core
 def test_api_strings_are_never_templated(run_ansible, inventory_file, ansible_env, device):
     from remoteit_sandbox import Sandbox
 
@@ -206,6 +211,7 @@ def test_api_strings_are_never_templated(run_ansible, inventory_file, ansible_en
     assert "42" not in result.stdout
 
 
+@pytest.mark.every_core
 def test_wrong_credentials_fail_the_inventory_clearly(inventory_list, inventory_file, clean_sandbox):
     env = {"R3_SECRET_ACCESS_KEY": "d3Jvbmctc2VjcmV0LWtleQ==", "ANSIBLE_INVENTORY_UNPARSED_FAILED": "true"}
     result = inventory_list(inventory_file(), check=False, env=env)

@@ -17,6 +17,7 @@ def mutation_fields(sandbox):
     return sorted(entry["fields"][0] for entry in sandbox.requests() if entry.get("operation") == "mutation")
 
 
+@pytest.mark.every_core
 def test_role_opens_reuses_and_closes(run_playbook, clean_sandbox, devices_inventory, tmp_path):
     device_dir = tmp_path / "device"
     device_dir.mkdir()
@@ -42,6 +43,7 @@ def test_role_rejects_bad_input_before_any_api_call(run_playbook, clean_sandbox,
     assert clean_sandbox.requests() == []
 
 
+@pytest.mark.every_core
 def test_role_in_check_mode_sends_no_mutation(run_playbook, clean_sandbox, devices_inventory):
     run_playbook("tests/e2e/playbooks/role_check_mode.yml", "--check", inventory=devices_inventory)
     assert mutation_fields(clean_sandbox) == []

@@ -1,9 +1,12 @@
 """The secret access key never shows: not at -vvvv with ANSIBLE_DEBUG, not in results, errors,
 logs or the connections file, for every module, the lookup and the inventory plugin."""
 
+import pytest
 import yaml
 
 from conftest import ansible_bin, run_command
+
+pytestmark = pytest.mark.every_core
 
 
 def test_the_secret_appears_nowhere(run_playbook, clean_sandbox, ansible_env, device, tmp_path):

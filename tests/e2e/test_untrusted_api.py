@@ -74,6 +74,7 @@ def test_every_hostile_connect_answer_is_refused_naming_the_field_and_its_proxy_
     assert_nothing_left(clean_sandbox, tmp_path / "connections.json")
 
 
+@pytest.mark.every_core
 def test_the_connection_plugin_never_hands_a_hostile_host_to_ssh(run_playbook, clean_sandbox, device, tmp_path):
     marker = tmp_path / MARKER
     clean_sandbox.add_faults({"field": "connect", "answer": {"host": "-oProxyCommand=touch %s" % marker}})
@@ -181,6 +182,7 @@ def test_names_in_errors_are_escaped_and_cut_short(run_ansible, ansible_env, hos
     assert sandbox.proxies() == []
 
 
+@pytest.mark.every_core
 def test_a_device_with_an_odd_name_stays_reachable_by_its_id_and_its_name_never_runs(
         run_playbook, ansible_env, hostile_world, device, tmp_path):
     sandbox, marker = hostile_world

@@ -7,6 +7,7 @@ import json
 import shutil
 import sys
 
+import pytest
 from test_connection_plugin import (  # pylint: disable=unused-import  # fixtures: pytest finds them by name here
     NAMED,
     PING,
@@ -17,6 +18,8 @@ from test_connection_plugin import (  # pylint: disable=unused-import  # fixture
     sshds,
     with_vars,
 )
+
+pytestmark = pytest.mark.every_core
 
 # ping moves its module over sftp (smart tries sftp first); the copy pipes its modules and moves the file over scp;
 # the reset stops ssh's ControlMaster (ssh -O).

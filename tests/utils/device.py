@@ -172,6 +172,11 @@ class SshDevice:
         except subprocess.TimeoutExpired:
             process.kill()
             process.wait()
+        # A connection child forked as sshd was stopped holds the listening socket until it closes it: wait for
+        # the port to refuse, so that "stopped" means nothing answers.
+        deadline = time.monotonic() + 5
+        while port_open(self.host, self.port, timeout=0.2) and time.monotonic() < deadline:
+            time.sleep(0.05)
 
     def _make_workdir(self):
         if self.requested_workdir is None:
@@ -256,6 +261,7 @@ class SshDevice:
                 ["ssh-keygen", "-q", "-t", "ed25519", "-N", "", "-C", comment, "-f", key],
                 check=True, stdin=subprocess.DEVNULL,
             )
+        os.makedirs(self._path("home"), exist_ok=True)
         shutil.copyfile(self.public_key, self._path("authorized_keys"))
         os.chmod(self._path("authorized_keys"), 0o600)
 
@@ -275,6 +281,10 @@ class SshDevice:
             ("PermitRootLogin", "prohibit-password"),
             ("Subsystem", "sftp " + SFTP_SERVER),
             ("LogLevel", "VERBOSE"),
+            # The device is another machine: its shell must not read the controller's dotfiles. A ~/.bashrc that
+            # runs `pyenv init` costs every session a rehash, and a session stopped mid-rehash leaves pyenv's lock
+            # behind, after which each session waits 60 s for it.
+            ("SetEnv", "HOME=" + self._path("home")),
         ]
         with open(self.config_file, "w") as config:
             config.writelines("%s %s\n" % item for item in settings)

@@ -97,7 +97,7 @@ def test_the_doc_fragment_documents_the_shared_options_as_the_code_reads_them():
 def module_documentation(module):
     """The module's DOCUMENTATION with its doc fragments merged, as ansible-doc renders it."""
     stub = importlib.import_module("ansible_collections.%s.plugins.modules.%s" % (COLLECTION, module))
-    return get_docstring(stub.__file__, fragment_loader, collection_name=COLLECTION, is_module=True)[0]
+    return get_docstring(stub.__file__, fragment_loader, collection_name=COLLECTION, plugin_type="module")[0]
 
 
 def normalized(option):

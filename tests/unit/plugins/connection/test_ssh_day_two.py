@@ -127,7 +127,7 @@ def test_one_operation_replaces_the_proxy_at_most_once(client, connection, monke
     assert len(ports) == 2 and client.count("connect") == 2
 
 
-@pytest.mark.parametrize("error", ["Host key verification failed.", "Permission denied (publickey).", KEX_RESET])
+@pytest.mark.parametrize("error", ["Permission denied (publickey).", KEX_RESET])
 def test_a_failure_remote_it_has_no_part_in_is_sshs_error_as_is(client, connection, monkeypatch, vvv, error):
     """The device is online and remote.it lists its proxy, which answers: sshd itself refused or is down."""
     monkeypatch.setattr(remoteit_ssh, "port_answers", lambda record: True)
@@ -138,6 +138,22 @@ def test_a_failure_remote_it_has_no_part_in_is_sshs_error_as_is(client, connecti
     assert client.count("connect") == 1 and client.count("disconnect") == 0
     assert any(msg.startswith("community.remoteit.ssh: remote.it confirms proxy conn-1 (proxy.example:33000)")
                for msg, _host in vvv), vvv
+
+
+def test_a_refused_host_key_names_the_alias_and_how_to_record_the_key_without_asking_remote_it(client, connection):
+    error = "Failed to connect to the host via ssh: Host key verification failed."
+    operation, _ports = failing(error)
+    requests_before = len(client.calls)
+
+    with pytest.raises(AnsibleConnectionFailure) as failure:
+        connection._through_proxy(operation, connection)
+
+    alias = "remoteit-80-00-00-00-01-00-00-01"
+    assert str(failure.value).startswith(error + "\ncommunity.remoteit.ssh checks the device's host key under the "
+                                         "alias %s (HostKeyAlias)" % alias)
+    assert "StrictHostKeyChecking=accept-new" in str(failure.value)
+    assert "ssh-keygen -R %s" % alias in str(failure.value)
+    assert len(client.calls) == requests_before, "the proxy answered: remote.it has nothing to say"
 
 
 def test_when_remote_it_cannot_be_asked_the_ssh_error_stands_and_says_so(client, connection, monkeypatch):

@@ -345,6 +345,47 @@ def test_eager_rejects_connect_workers_below_one(build_inventory, tmp_path):
                         connections_file=str(tmp_path / "connections.json"))
 
 
+def test_a_misspelt_option_is_an_error_naming_it_and_the_option_it_may_mean(build_inventory):
+    with pytest.raises(AnsibleParserError, match=r"unknown option 'conect_service' \(did you mean connect_service\?\)"):
+        build_inventory(fleet_with_services(), conect_service="ssh")
+
+
+@pytest.mark.parametrize("name, text, warned", [
+    ("fleet.yml", "plugin: community.remoteit.remoteit\n", True),
+    ("fleet.yaml", "---\n# the fleet\nplugin: 'community.remoteit.remoteit'  # ours\n", True),
+    ("hosts.yml", "all:\n  hosts:\n    pi-kitchen:\n", False),
+    ("other.yml", "plugin: community.general.proxmox\n", False),
+])
+def test_a_file_for_this_plugin_under_another_name_is_declined_with_a_hint(tmp_path, monkeypatch, name, text, warned):
+    plugin = inventory_loader.get("community.remoteit.remoteit")
+    warnings = []
+    monkeypatch.setattr(sys.modules[type(plugin).__module__].display, "warning", warnings.append)
+    path = tmp_path / name
+    path.write_text(text)
+
+    assert plugin.verify_file(str(path)) is False
+
+    assert [w for w in warnings if "which reads only files whose name ends in remoteit.yml or remoteit.yaml" in w] \
+        == ([warnings[0]] if warned else []), warnings
+
+
+def test_an_access_key_the_file_gives_as_a_template_is_rendered_and_one_from_the_environment_is_not(
+        build_inventory, monkeypatch, tmp_path):
+    given = []
+    monkeypatch.setenv("R3_ACCESS_KEY_ID", "{{ 'from the environment' }}")
+    monkeypatch.setenv("MY_SECRET", "c2VjcmV0LWZyb20tYS1sb29rdXA=")
+    path = tmp_path / "devices.remoteit.yml"
+    path.write_text("plugin: community.remoteit.remoteit\nsecret_access_key: \"{{ lookup('env', 'MY_SECRET') }}\"\n")
+    plugin = inventory_loader.get("community.remoteit.remoteit")
+    monkeypatch.setattr(sys.modules[type(plugin).__module__], "build_client",
+                        lambda options, *_args: given.append(dict(options)) or FakeClient(FLEET))
+
+    plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
+
+    assert given[0]["secret_access_key"] == "c2VjcmV0LWZyb20tYS1sb29rdXA="
+    assert given[0]["access_key_id"] == "{{ 'from the environment' }}"
+
+
 def test_connect_mode_must_be_one_of_its_choices(build_inventory):
     with pytest.raises(AnsibleError, match="connect_mode"):
         build_inventory(fleet_with_services(), connect_service="ssh", connect_mode="lazy")

@@ -8,8 +8,11 @@ from __future__ import annotations
 import os
 
 import pytest
+from ansible.module_utils.compat.version import LooseVersion
+from ansible.release import __version__ as ansible_version
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils import _credentials
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import resolve_credentials
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import module_sources
 
@@ -137,3 +140,24 @@ def test_the_key_pair_knows_where_it_came_from(credentials_file, task_args, give
     path = credentials_file("[default]\n" + file_keys)
     credentials = resolve_credentials(given[0], given[1], "default", path, module_sources(task_args), [].append)
     assert credentials.key_origin == origin.format(path=path)
+
+
+def test_the_secret_found_is_registered_with_core_and_short_or_unset_values_are_not(monkeypatch):
+    registered = []
+    monkeypatch.setattr(_credentials, "_register_with_core", registered.append)
+
+    resolve("KEYID", "c2VjcmV0LXRoYXQtaXMtbG9uZw==", None, "/nonexistent")
+    _credentials.keep_out_of_output("pi", None, "", "long-enough-password")
+
+    assert registered == ["c2VjcmV0LXRoYXQtaXMtbG9uZw==", "long-enough-password"]
+
+
+def test_cores_from_2_22_mask_a_found_secret_in_all_they_display_and_older_ones_have_no_masker():
+    if LooseVersion(ansible_version) < LooseVersion("2.22"):
+        assert _credentials._register_with_core is None
+        return
+    from ansible.module_utils.secrets import mask_secrets  # pylint: disable=import-outside-toplevel
+
+    resolve("KEYID", "bWFza2VkLWJ5LWFuc2libGUtY29yZQ==", None, "/nonexistent")
+
+    assert mask_secrets("key bWFza2VkLWJ5LWFuc2libGUtY29yZQ== here") == "key $REDACTED$ here"
