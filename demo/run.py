@@ -1,7 +1,8 @@
 # Copyright (c) community.remoteit contributors
 # GNU General Public License v3.0+ (see LICENSES/GPL-3.0-or-later.txt or https://www.gnu.org/licenses/gpl-3.0.txt)
 # SPDX-License-Identifier: GPL-3.0-or-later
-"""`make demo`: a device behind "NAT", the remote.it sandbox in front of it, and a playbook through both.
+"""`make demo`: a device behind "NAT", the remote.it sandbox in front of it, and a playbook through both, the
+README's way: the connection plugin, host key checking on (accept-new the first run, strict the second).
 
 The device is a real OpenSSH server on loopback whose address the inventory never names; the
 sandbox speaks the remote.it API and opens real TCP proxies to it. Nothing leaves this machine,
@@ -49,26 +50,44 @@ def demo(workdir):
             say("The remote.it sandbox: the remote.it GraphQL API at %s, checking every request's "
                 "signature and opening real TCP proxies." % sandbox.url)
             inventory = os.path.join(workdir, "inventory.json")
+            known_hosts = os.path.join(workdir, "known_hosts")
+            ssh = device.ansible_ssh_args()
+            host_vars = {"ansible_connection": "community.remoteit.ssh", "ansible_user": ssh["ansible_user"],
+                         "ansible_ssh_private_key_file": ssh["ansible_ssh_private_key_file"],
+                         "ansible_python_interpreter": ssh["ansible_python_interpreter"],
+                         "ansible_ssh_common_args": "-o UserKnownHostsFile=" + known_hosts}
             with open(inventory, "w", encoding="utf-8") as handle:
-                json.dump({"devices": {"hosts": {name: device.ansible_ssh_args() for name in DEVICES}}}, handle)
+                json.dump({"devices": {"hosts": {name: dict(host_vars) for name in DEVICES}}}, handle)
             key_id, secret = sandbox.credentials
             env = dict(os.environ, R3_ACCESS_KEY_ID=key_id, R3_SECRET_ACCESS_KEY=secret,
                        REMOTEIT_API_URL=sandbox.url,
                        REMOTEIT_CONNECTIONS_FILE=os.path.join(workdir, "connections.json"),
-                       ANSIBLE_HOST_KEY_CHECKING="False", ANSIBLE_RETRY_FILES_ENABLED="False")
-            say("Running demo/playbook.yml: open a proxy per device, point SSH at it, write and read a file "
-                "on the device, close the proxy.")
+                       ANSIBLE_HOST_KEY_CHECKING="True", ANSIBLE_RETRY_FILES_ENABLED="False")
             playbook = [os.path.join(os.path.dirname(sys.executable), "ansible-playbook"),
                         "-i", inventory, os.path.join(REPO, "demo", "playbook.yml"), "-e", "demo_dir=" + workdir]
-            returncode = subprocess.call(playbook, env=env)
-            if returncode:
-                say("The playbook failed (exit %d)." % returncode)
-                return returncode
+            runs = (
+                ("1", ["--ssh-extra-args=-o StrictHostKeyChecking=accept-new"],
+                 "First run of demo/playbook.yml, with StrictHostKeyChecking=accept-new: the connection plugin opens a "
+                 "proxy per device the first time a task uses it, ssh records each device's host key under the alias "
+                 "remoteit-<service id>, a file is written and read on each device, and the last play closes the "
+                 "proxies."),
+                ("2", [],
+                 "Second run, host keys checked strictly: new proxies on new ports, and the keys still match under "
+                 "the alias."),
+            )
+            for run, extra, what in runs:
+                say(what)
+                returncode = subprocess.call(playbook + ["-e", "demo_run=" + run] + extra, env=env)
+                if returncode:
+                    say("The playbook failed (exit %d)." % returncode)
+                    return returncode
             calls = [entry["fields"] for entry in sandbox.requests() if entry.get("operation") == "mutation"]
+            with open(known_hosts, encoding="utf-8") as handle:
+                keys = sum(1 for line in handle if line.strip())
             say("Afterwards: the sandbox has %d live proxies; remote.it saw %d connect and %d disconnect "
-                "mutations over %d signed API requests."
+                "mutations over %d signed API requests; %s holds %d host keys, one per device under its alias."
                 % (len(sandbox.proxies()), sum("connect" in fields for fields in calls),
-                   sum("disconnect" in fields for fields in calls), len(sandbox.requests())))
+                   sum("disconnect" in fields for fields in calls), len(sandbox.requests()), known_hosts, keys))
             for name in DEVICES:
                 with open(os.path.join(workdir, name + ".motd"), encoding="utf-8") as handle:
                     say("On the device, %s.motd says: %s" % (name, handle.read().strip()))

@@ -23,9 +23,9 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._records import
     to_result,
 )
 
-LATCHED_BY_WAIT = ("wait: true connected to the new latching proxy from this machine, so only this machine's address "
-                   "may use it now; for a job on another machine, open it without wait (the first machine that "
-                   "connects gets it) or with host_ip set to that machine's address")
+LATCHED_BY_WAIT = ("publish: true hands the new latching proxy to other jobs, but wait: true connected to it from this "
+                   "machine, so only this machine's address may use it now; for a job on another machine, open it "
+                   "without wait (the first machine that connects gets it) or with host_ip set to that machine's address")
 
 
 class ActionModule(RemoteitAction):
@@ -73,7 +73,8 @@ class ActionModule(RemoteitAction):
                                                       "host_ip": host_ip},
             }
         if params["wait"] and record is not None:
-            if host_ip == LATCHING and not reused:
+            # The usual case, a proxy this machine's play goes on to use, latches to the right address: say nothing.
+            if host_ip == LATCHING and not reused and params["publish"]:
                 warnings.append(LATCHED_BY_WAIT)
             result["waited"] = wait_for_port(record, params["wait_timeout"])
         if params["publish"] and record is not None:

@@ -237,9 +237,6 @@ class Connection(SshConnection):
         except AnsibleConnectionFailure as failure:
             if self._proxy is None:
                 raise
-            if _HOST_KEY_REFUSED in str(failure):
-                # The proxy and the device answered: the key is unknown or another. Nothing to ask remote.it.
-                raise AnsibleConnectionFailure("%s\n%s" % (failure, _host_key_advice(self._proxy))) from None
             try:
                 gone = self._proxy_gone(self._proxy, failure)
             except OfflineError as exc:
@@ -248,6 +245,8 @@ class Connection(SshConnection):
                 raise AnsibleConnectionFailure("%s (community.remoteit.ssh could not ask remote.it why: %s)"
                                                % (failure, exc)) from None
             if not gone:
+                if _HOST_KEY_REFUSED in str(failure):
+                    raise AnsibleConnectionFailure("%s\n%s" % (failure, _host_key_advice(self._proxy, failure))) from None
                 raise
         self._remoteit(self._replace)
         return method(*args, **kwargs)
@@ -424,6 +423,7 @@ def _checked(what, field, check, value):
 
 
 _HOST_KEY_REFUSED = "Host key verification failed"
+_HOST_KEY_CHANGED = "REMOTE HOST IDENTIFICATION HAS CHANGED"
 
 
 def _host_key_alias(service_id):
@@ -431,9 +431,16 @@ def _host_key_alias(service_id):
     return "remoteit-%s" % service_id.replace(":", "-").lower()
 
 
-def _host_key_advice(record):
+def _host_key_advice(record, failure):
+    """What to do about a refused host key, once remote.it confirmed the proxy: a key ssh does not know yet may be
+    recorded; a key other than the known one is the device's new key or another device's, which only the user can
+    tell apart."""
     alias = _host_key_alias(_checked("to name its host key", "service_id", _untrusted.service_id, record.get("service_id")))
-    return ("community.remoteit.ssh checks the device's host key under the alias %s (HostKeyAlias), and ssh's "
-            "known_hosts has no key, or another key, under it. On a device's first connection, let ssh record its key: "
-            "ansible_ssh_extra_args: -o StrictHostKeyChecking=accept-new (or --ssh-extra-args on the command line); "
-            "a key that changed is removed with: ssh-keygen -R %s" % (alias, alias))
+    if _HOST_KEY_CHANGED in str(failure):
+        return ("community.remoteit.ssh checks the device's host key under the alias %s (HostKeyAlias), and the device "
+                "answered with another key than the one known_hosts has under it: its key changed, or another device "
+                "answers. Check the device's key another way before you remove the old one with: ssh-keygen -R %s"
+                % (alias, alias))
+    return ("community.remoteit.ssh checks the device's host key under the alias %s (HostKeyAlias), and known_hosts has "
+            "no key under it. On a device's first connection, let ssh record its key: ansible_ssh_extra_args: "
+            "-o StrictHostKeyChecking=accept-new (or --ssh-extra-args on the command line)" % alias)

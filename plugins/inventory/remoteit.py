@@ -102,6 +102,7 @@ options:
     type: int
     default: 300
 extends_documentation_fragment:
+  - community.remoteit.device_filters
   - community.remoteit.api
   - community.remoteit.api.plugins
   - ansible.builtin.constructed
@@ -173,6 +174,8 @@ cache_timeout: 600
 #
 #   plugin: community.remoteit.remoteit
 #   include_inactive: false
+#   name_contains: kiosk-
+#   application: http
 #   connect_service: web
 #   connect_mode: eager
 #   connect_workers: 20
@@ -181,6 +184,7 @@ cache_timeout: 600
 import difflib
 import hashlib
 import json
+import os
 import re
 import threading
 from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
@@ -211,7 +215,7 @@ else:  # ansible-core 2.19+ never templates inventory data that no one marked as
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._credentials import KEY_OPTIONS
-from ansible_collections.community.remoteit.plugins.plugin_utils._devices import named_hosts
+from ansible_collections.community.remoteit.plugins.plugin_utils._devices import application_id, device_matches, named_hosts
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,
@@ -264,6 +268,15 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if origin and origin[0] == place and isinstance(value, str) and self.templar.is_template(value):
                 options[name] = self.templar.template(value)
 
+    def _filtered(self, client, hosts):
+        """(host, device) of the devices the filters let through. Filtered after naming, over the whole list, so a
+        device's host name is the same whatever the filters (and device_events names it alike)."""
+        application = self.get_option("application")
+        application = application_id(client, application) if application else None
+        state = None if self.get_option("include_inactive") else "active"
+        return [(host, device) for host, device in hosts
+                if device_matches(device, self.get_option("name"), self.get_option("name_contains"), state, application)]
+
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
         config = self._read_config_data(path)
@@ -283,9 +296,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 if cache_key is not None:
                     self._cache[cache_key] = _for_cache(devices)
             # Named over every device before include_inactive leaves some out, as device_events names its hosts.
-            hosts = list(named_hosts(devices))
-            if not self.get_option("include_inactive"):
-                hosts = [(host, device) for host, device in hosts if device["state"] == "active"]
+            hosts = self._filtered(client, named_hosts(devices))
             targets = self._targets([device for _host, device in hosts])
             if self.get_option("connect_mode") == "eager":
                 extra_vars, unreached = self._connect(client, lambda: build_client(options, sources, _ignore),
@@ -527,7 +538,10 @@ SERVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "application": (in
 
 
 def _names_this_plugin(path):
-    """Whether a file Ansible would not give this plugin (its name) says it is for this plugin."""
+    """Whether a file Ansible would not give this plugin (its name) says it is for this plugin. Only a regular file is
+    read: a pipe (-i <(...)) holds what the next inventory plugin must read."""
+    if not os.path.isfile(path):
+        return False
     try:
         with open(path, "rb") as config:
             head = config.read(PLUGIN_LINE_WITHIN).decode("utf-8", errors="replace")
@@ -541,6 +555,6 @@ def _refuse_unknown_options(config, options, path):
     unknown = sorted(str(key) for key in config if key not in options)
     if unknown:
         hints = ["%s%s" % (shown(key), "".join(" (did you mean %s?)" % near
-                                               for near in difflib.get_close_matches(key, list(options), n=1)))
+                                               for near in difflib.get_close_matches(str(key), list(options), n=1)))
                  for key in unknown]
         raise AnsibleParserError("%s: unknown option%s %s" % (shown(path), "s" if len(unknown) > 1 else "", ", ".join(hints)))

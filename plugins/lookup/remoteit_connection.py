@@ -30,7 +30,8 @@ options:
   on_missing:
     description:
       - What to do when a term has no live recorded connection.
-      - V(error) fails, naming the module that opens one; V(warn) warns and returns nothing for the term;
+      - V(error) fails, naming the module that opens one, or saying that the device is offline when remote.it,
+        asked which service the term names, reports it so; V(warn) warns so and returns nothing for the term;
         V(skip) silently returns nothing for it.
     type: str
     choices: [error, warn, skip]
@@ -90,7 +91,7 @@ from ansible.errors import AnsibleLookupError
 from ansible.plugins.lookup import LookupBase
 from ansible.utils.display import Display
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
+from ansible_collections.community.remoteit.plugins.plugin_utils._errors import OfflineError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (
     CONNECTION_OPTIONS,
     build_client,
@@ -101,6 +102,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
 from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import CONFIRMATION_TTL
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager, parse_selector
 from ansible_collections.community.remoteit.plugins.plugin_utils._records import HANDED_HOST_VAR, HANDED_LIST_VAR, handed_records, to_result
+from ansible_collections.community.remoteit.plugins.plugin_utils._targets import require_online
 
 display = Display()
 
@@ -130,17 +132,20 @@ class LookupModule(LookupBase):
                 key = (options["api_url"], store.path, _mtime(store.path), handed_ids, term)
                 cached = _CACHE.get(key)
                 if cached and time.monotonic() - cached[0] < CONFIRMATION_TTL:
-                    connection = cached[1]
+                    connection, offline = cached[1:]
                 else:
                     manager = manager or ProxyManager(self._client(options, variables, kwargs), store, handed, read_only=True)
-                    connection = self._live_connection(manager, term)
+                    connection, offline = self._live_connection(manager, term)
                     # A miss is cached too: on_missing skip or warn in host vars must not ask remote.it each time.
                     _CACHE[(options["api_url"], store.path, _mtime(store.path), handed_ids, term)] = (
-                        time.monotonic(), connection)
+                        time.monotonic(), connection, offline)
                 if connection is None:
-                    message = ("no live remote.it connection is recorded for %r in %s%s; open one first with the "
-                               "community.remoteit.remoteit_connection module (state: present)"
-                               % (term, store.path, " or in the records handed over" if handed else ""))
+                    where = "%s%s" % (store.path, " or in the records handed over" if handed else "")
+                    if offline:
+                        message = "%s; no live remote.it connection to it is recorded in %s" % (offline, where)
+                    else:
+                        message = ("no live remote.it connection is recorded for %r in %s; open one first with the "
+                                   "community.remoteit.remoteit_connection module (state: present)" % (term, where))
                     if on_missing == "error":
                         raise AnsibleLookupError(message)
                     if on_missing == "warn":
@@ -177,11 +182,16 @@ class LookupModule(LookupBase):
 
     @staticmethod
     def _live_connection(manager, term):
-        _target, candidates = manager.find(**parse_selector(term))
+        """(the newest live connection or None, and why there is none when remote.it said the device is offline)."""
+        target, candidates = manager.find(**parse_selector(term))
         alive = manager.alive(candidates)
-        if not alive:
-            return None
-        return to_result(max(alive, key=lambda record: record.get("created") or ""), reused=True)
+        if alive:
+            return to_result(max(alive, key=lambda record: record.get("created") or ""), reused=True), None
+        try:
+            require_online(target)  # states are known when remote.it was asked which service the term names
+        except OfflineError as exc:
+            return None, str(exc)
+        return None, None
 
 
 def _mtime(path):

@@ -73,7 +73,7 @@ options:
       - With O(state=present), wait until the proxy accepts TCP connections.
       - The probe connects from the controller, so a V(latching) proxy latches to the controller's address,
         which is the address that Ansible's own SSH connection will come from. A later job on another machine
-        cannot use it then, and the task warns when it latches a new proxy this way.
+        cannot use it then, and the task warns when it latches a new proxy that O(publish) hands to other jobs.
     type: bool
     default: false
   wait_timeout:

@@ -16,24 +16,13 @@ description:
   - Lists the devices of the remote.it account, with their services, paging through all of them.
   - Read-only. Runs on the controller.
 options:
-  name:
-    description:
-      - Only the device with exactly this name, compared case-insensitively.
-    type: str
-  name_contains:
-    description:
-      - Only devices whose name contains this text, compared case-insensitively.
-    type: str
   state:
     description:
       - Only V(active) (online) or V(inactive) (offline) devices.
     type: str
     choices: [active, inactive]
-  application:
-    description:
-      - Only devices with a service of this application type, by name such as V(ssh) or by id such as V(28).
-    type: str
 extends_documentation_fragment:
+  - community.remoteit.device_filters
   - community.remoteit.api
   - community.remoteit.api.attributes
   - ansible.builtin.action_common_attributes

@@ -3,8 +3,10 @@ sandbox, and helpers that run ansible / ansible-playbook against them."""
 
 import json
 import os
+import shutil
 import subprocess
 import sys
+import tempfile
 from pathlib import Path
 
 import pytest
@@ -119,12 +121,23 @@ def clean_sandbox(sandbox):
 
 
 @pytest.fixture
-def base_ansible_env(tmp_path):
+def control_path_dir():
+    """A test's own directory for ssh's ControlMaster sockets. community.remoteit.ssh names a socket after the service
+    id, which every pytest-xdist worker's sandbox shares: in the default ~/.ansible/cp, a worker's ssh could join
+    another worker's master and run on that worker's device. Short, as a unix socket's path must be."""
+    path = tempfile.mkdtemp(prefix="rit-cp-")
+    yield path
+    shutil.rmtree(path, ignore_errors=True)
+
+
+@pytest.fixture
+def base_ansible_env(tmp_path, control_path_dir):
     """Environment for ansible subprocesses that need no sandbox."""
     env = {k: v for k, v in os.environ.items() if k not in SCRUBBED_ENV}
     local_temp = tmp_path / "ansible-local"
     local_temp.mkdir()
     env.update(
+        ANSIBLE_SSH_CONTROL_PATH_DIR=control_path_dir,
         ANSIBLE_COLLECTIONS_PATH=str(ensure_collection_link()),
         ANSIBLE_HOST_KEY_CHECKING="False",
         ANSIBLE_NOCOLOR="1",

@@ -25,8 +25,6 @@ from conftest import REPO_ROOT, TESTS_DIR, ansible_bin, run_command
 from remoteit_sandbox import Sandbox
 from utils.device import SshDevice
 
-pytestmark = pytest.mark.every_core
-
 WORLD = TESTS_DIR / "sandbox" / "worlds" / "connection_plugin.yml"
 PLAYBOOKS = REPO_ROOT / "tests" / "e2e" / "playbooks"
 PING = PLAYBOOKS / "connection_plugin_ping.yml"
@@ -271,6 +269,7 @@ def become_method():
 
 # -- tests -----------------------------------------------------------------------------------------------
 
+@pytest.mark.every_core
 def test_facts_copy_and_fetch_through_the_plugin_then_a_second_run_opens_nothing(plugin, tmp_path):
     hosts = {name: NAMED[name] for name in ("alpha", "bravo", "charlie")}
     inventory = plugin.inventory(hosts)
@@ -309,6 +308,7 @@ def test_facts_copy_and_fetch_through_the_plugin_then_a_second_run_opens_nothing
     assert plugin.recorded_ids() == []
 
 
+@pytest.mark.every_core
 def test_proxies_closed_in_the_middle_of_a_play_are_replaced_once_and_the_play_goes_on(plugin, tmp_path):
     hosts = {name: NAMED[name] for name in ("alpha", "bravo", "charlie")}
     handshake, device_dir = tmp_path / "handshake", tmp_path / "device"
@@ -340,6 +340,7 @@ def test_proxies_closed_in_the_middle_of_a_play_are_replaced_once_and_the_play_g
     assert set(plugin.live_ids()) <= set(plugin.recorded_ids())
 
 
+@pytest.mark.every_core
 def test_proxies_closed_between_two_runs_sharing_the_records_are_replaced_once(plugin):
     hosts = {name: NAMED[name] for name in ("alpha", "bravo", "charlie")}
     inventory = plugin.inventory(hosts)
@@ -357,6 +358,7 @@ def test_proxies_closed_between_two_runs_sharing_the_records_are_replaced_once(p
     assert len(plugin.live_ids()) == len(hosts)
 
 
+@pytest.mark.every_core
 def test_offline_unknown_and_ambiguous_devices_are_unreachable_with_the_modules_message_others_go_on(plugin):
     hosts = {name: NAMED[name] for name in ("alpha", "bravo", "offline-01", "twin", "ghost")}
     run = plugin.playbook(PING, inventory=plugin.inventory(hosts))
@@ -373,6 +375,7 @@ def test_offline_unknown_and_ambiguous_devices_are_unreachable_with_the_modules_
     assert run.connected_services() == opened, str(run)
 
 
+@pytest.mark.every_core
 def test_host_keys_are_checked_under_the_service_alias_across_new_proxies_and_another_key_is_refused(plugin):
     hosts = {name: NAMED[name] for name in ("alpha", "bravo", "delta")}
     first = plugin.playbook(PING, inventory=plugin.inventory(hosts, "accept-new"), extra_vars={"gather": False})
@@ -422,6 +425,7 @@ def test_a_hundred_hosts_with_fifty_forks_open_one_proxy_per_service(plugin):
     # The teardown closes the hundred by id and finds none left.
 
 
+@pytest.mark.every_core
 def test_become_with_pipelining(plugin):
     become = become_method()
     hosts = {name: NAMED[name] for name in ("alpha", "bravo")}
@@ -440,6 +444,7 @@ def test_become_with_pipelining(plugin):
     assert run.connected_services() == collections.Counter(SSH_SERVICE_IDS[name] for name in hosts), str(run)
 
 
+@pytest.mark.every_core
 def test_delegate_to_another_device_runs_there_through_its_own_proxy(plugin):
     in_play = {name: NAMED[name] for name in ("alpha", "bravo")}
     inventory = with_vars(plugin.inventory(in_play, others={"charlie": NAMED["charlie"]}), ansible_pipelining=True)
@@ -453,6 +458,7 @@ def test_delegate_to_another_device_runs_there_through_its_own_proxy(plugin):
     assert sorted(plugin.live_services()) == sorted(SSH_SERVICE_IDS[name] for name in ports)
 
 
+@pytest.mark.every_core
 def test_inventory_on_demand_opens_nothing_and_a_limited_run_opens_one(plugin, tmp_path):
     inventory_dir = tmp_path / "inventory"
     (inventory_dir / "host_vars").mkdir(parents=True)
@@ -480,6 +486,7 @@ def test_inventory_on_demand_opens_nothing_and_a_limited_run_opens_one(plugin, t
     assert sorted(plugin.live_services()) == [SSH_SERVICE_IDS["alpha"]]
 
 
+@pytest.mark.every_core
 def test_hosts_that_name_one_service_differently_share_one_proxy(plugin):
     ways = {"by-name": {"remoteit_device_name": "charlie"},
             "by-id": {"remoteit_service_id": SSH_SERVICE_IDS["charlie"]},

@@ -561,6 +561,48 @@ def _block_starting(path, start):
     return next(block.text for block in read_blocks(path) if block.text.startswith(start))
 
 
+REACHING_DEVICES = REPO_ROOT / "docs" / "docsite" / "rst" / "guide_reaching_devices.rst"
+SHARED_PLAYS = {
+    "open.yml": "community.remoteit.remoteit_connection: {device: '{{ inventory_hostname }}', service: ssh}",
+    "use.yml": "ansible.builtin.ping:",
+    "close.yml": "community.remoteit.remoteit_connection: {device: '{{ inventory_hostname }}', service: ssh, "
+                 "state: absent}",
+}
+
+
+def test_the_guides_lookup_variables_are_safe_in_the_plays_that_open_use_and_close_the_proxies(workspace, sandbox,
+                                                                                               device):
+    """The reaching-devices guide's group_vars, shared by an open, a use and a close job of one inventory: every
+    job passes, the use job goes through the proxy with the host key checked under the plugin's alias."""
+    cwd = workspace / "clone"
+    (cwd / "group_vars").mkdir(parents=True)
+    (cwd / "group_vars" / "raspberry_pis.yml").write_text(
+        _block_starting(REACHING_DEVICES, "# In group_vars/raspberry_pis.yml"))
+    ssh = device.ansible_ssh_args()
+    host = {name: ssh[name] for name in ("ansible_user", "ansible_ssh_private_key_file", "ansible_python_interpreter")}
+    (cwd / "inventory.yml").write_text(json.dumps({"raspberry_pis": {"hosts": {"pi-kitchen": host}}}))
+    key_id, secret = sandbox.credentials
+    env = dict(readers_env(workspace), REMOTEIT_API_URL=sandbox.url, R3_ACCESS_KEY_ID=key_id,
+               R3_SECRET_ACCESS_KEY=secret, ANSIBLE_HOST_KEY_CHECKING="True")
+    known_hosts = workspace / "scratch" / "known_hosts"
+    outputs = []
+    for name, task in SHARED_PLAYS.items():  # in this order: open, use, close
+        (cwd / name).write_text("- name: %s\n  hosts: raspberry_pis\n  gather_facts: false\n  tasks:\n"
+                                "    - name: The job's task\n      %s\n" % (name, task))
+        result = subprocess.run([str(BIN_DIR / "ansible-playbook"), "-i", "inventory.yml", name, "--ssh-extra-args",
+                                 "-o UserKnownHostsFile=%s -o StrictHostKeyChecking=accept-new" % known_hosts],
+                                env=env, cwd=cwd, stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                                timeout=COMMAND_TIMEOUT, check=False)
+        assert result.returncode == 0, "%s: exit %d\n%s%s" % (name, result.returncode, result.stdout, result.stderr)
+        outputs.append(result.stdout)
+
+    assert sandbox.proxies() == [] and recorded_connections(workspace / "home") == []
+    assert "ok: [pi-kitchen]" in outputs[1]
+    # pi-kitchen's ssh service in the demo world: the use job checked the device's key under the plugin's alias.
+    assert subprocess.run(["ssh-keygen", "-F", "remoteit-80-00-00-00-01-00-01-01", "-f", str(known_hosts)],
+                          capture_output=True, check=False).returncode == 0, "the key is not kept under the alias"
+
+
 def test_the_docs_say_to_keep_the_secret_out_of_tasks():
     readme = (REPO_ROOT / "README.md").read_text(encoding="utf-8")
     credentials = readme[readme.index("## Credentials"):readme.index("## A first playbook")]

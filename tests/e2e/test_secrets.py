@@ -35,7 +35,8 @@ def test_the_secret_appears_nowhere(run_playbook, clean_sandbox, ansible_env, de
         "connections file": (tmp_path / "connections.json").read_text(),
     }
     assert "rejected the request signature" in places["results"]
-    assert "rejected the request signature" in places["failed inventory output"]
+    # ansible-core 2.16 wraps warnings at 79 columns, wherever the path before the message ends.
+    assert "rejected the request signature" in " ".join(places["failed inventory output"].split())
     assert "pi-garage" in places["inventory output"]
     found = [place for place, text in places.items() if secret in text]
     assert found == [], "the secret access key appears in: %s" % ", ".join(found)

@@ -432,16 +432,19 @@ def test_publish_in_check_mode_publishes_nothing_that_does_not_exist(run_action)
     assert result["changed"] is True and "ansible_stats" not in result
 
 
-def test_wait_on_a_new_latching_proxy_warns_that_it_latches_it_to_this_machine(run_action, monkeypatch):
+def test_wait_on_a_new_latching_proxy_warns_only_when_it_is_published_for_jobs_elsewhere(run_action, monkeypatch):
     from ansible_collections.community.remoteit.plugins.action import remoteit_connection as action
     monkeypatch.setattr(action, "wait_for_port", lambda record, timeout: 0.0)
     client = fleet()
 
-    opened = run_action("remoteit_connection", client, wait=True, **OPEN)
-    reused = run_action("remoteit_connection", client, wait=True, **OPEN)
-    restricted = run_action("remoteit_connection", client, wait=True, host_ip="192.0.2.10", **OPEN)
+    published = run_action("remoteit_connection", client, wait=True, publish=True, **OPEN)
+    reused = run_action("remoteit_connection", client, wait=True, publish=True, **OPEN)
+    used_here = run_action("remoteit_connection", client, wait=True, force=True, **OPEN)
+    restricted = run_action("remoteit_connection", client, wait=True, publish=True, host_ip="192.0.2.10", **OPEN)
 
-    assert [warning for warning in opened["warnings"] if "latches" in warning or "latching" in warning]
+    assert published["changed"] and used_here["changed"] and restricted["changed"] and not reused["changed"]
+    assert [warning for warning in published["warnings"] if warning.startswith("publish: true hands the new latching")]
+    assert "warnings" not in used_here, "the documented usual case: the play goes on to use the proxy from here"
     assert "warnings" not in reused and "warnings" not in restricted
 
 

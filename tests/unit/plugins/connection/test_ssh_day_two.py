@@ -140,20 +140,43 @@ def test_a_failure_remote_it_has_no_part_in_is_sshs_error_as_is(client, connecti
                for msg, _host in vvv), vvv
 
 
-def test_a_refused_host_key_names_the_alias_and_how_to_record_the_key_without_asking_remote_it(client, connection):
-    error = "Failed to connect to the host via ssh: Host key verification failed."
+UNKNOWN_KEY = ("Failed to connect to the host via ssh: No ED25519 host key is known for remoteit-80-00-00-00-01-00-00-01 "
+               "and you have requested strict checking.\r\nHost key verification failed.")
+CHANGED_KEY = ("Failed to connect to the host via ssh: @@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@@\r\n"
+               "@    WARNING: REMOTE HOST IDENTIFICATION HAS CHANGED!     @\r\n...\r\nHost key verification failed.")
+
+
+@pytest.mark.parametrize("error, advice", [
+    (UNKNOWN_KEY, "known_hosts has no key under it. On a device's first connection, let ssh record its key: "
+                  "ansible_ssh_extra_args: -o StrictHostKeyChecking=accept-new"),
+    (CHANGED_KEY, "the device answered with another key than the one known_hosts has under it: its key changed, or "
+                  "another device answers. Check the device's key another way before you remove the old one with: "
+                  "ssh-keygen -R remoteit-80-00-00-00-01-00-00-01"),
+], ids=["unknown", "changed"])
+def test_a_refused_host_key_of_a_confirmed_proxy_names_the_alias_and_what_to_do(client, connection, monkeypatch, error,
+                                                                                advice):
+    monkeypatch.setattr(remoteit_ssh, "port_answers", lambda record: True)
     operation, _ports = failing(error)
-    requests_before = len(client.calls)
 
     with pytest.raises(AnsibleConnectionFailure) as failure:
         connection._through_proxy(operation, connection)
 
-    alias = "remoteit-80-00-00-00-01-00-00-01"
-    assert str(failure.value).startswith(error + "\ncommunity.remoteit.ssh checks the device's host key under the "
-                                         "alias %s (HostKeyAlias)" % alias)
-    assert "StrictHostKeyChecking=accept-new" in str(failure.value)
-    assert "ssh-keygen -R %s" % alias in str(failure.value)
-    assert len(client.calls) == requests_before, "the proxy answered: remote.it has nothing to say"
+    assert str(failure.value).startswith(error + "\ncommunity.remoteit.ssh checks the device's host key under the alias "
+                                         "remoteit-80-00-00-00-01-00-00-01 (HostKeyAlias), and ")
+    assert str(failure.value).endswith(advice) or advice + " (or --ssh-extra-args" in str(failure.value)
+    assert ("accept-new" in str(failure.value)) == (error == UNKNOWN_KEY), "accept-new would trust another device's key"
+    assert client.count("connect") == 1
+
+
+def test_a_refused_host_key_of_a_proxy_that_is_gone_replaces_the_proxy(client, connection, monkeypatch):
+    """A gone proxy's port may serve another device's proxy now: its key is refused, and the proxy is replaced."""
+    monkeypatch.setattr(remoteit_ssh, "port_answers", lambda record: True)
+    connection._proxy = dict(connection._proxy, confirmed_at="2026-01-01T00:00:00Z")  # remote.it listed it once,
+    client.session_list.clear()  # and no longer does
+    operation, ports = failing(CHANGED_KEY)
+
+    assert connection._through_proxy(operation, connection) == (0, b"ok", b"")
+    assert client.count("connect") == 2 and len(ports) == 2 and connection._proxy["id"] == "conn-2"
 
 
 def test_when_remote_it_cannot_be_asked_the_ssh_error_stands_and_says_so(client, connection, monkeypatch):

@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import datetime
 import json
+import os
+import signal
 import sys
 import threading
 import time
@@ -345,6 +347,38 @@ def test_eager_rejects_connect_workers_below_one(build_inventory, tmp_path):
                         connections_file=str(tmp_path / "connections.json"))
 
 
+def filter_fleet():
+    """kiosk-lobby and kiosk-hall (ssh), pi-kitchen (ssh and an HTTP service), web-01 (HTTP only)."""
+    web = device("web-01", "80:00:00:00:04:00:00:00", services=(("web", "01"),))
+    web["services"][0].update(application=7, application_name="HTTP")
+    kitchen = device("pi-kitchen", "80:00:00:00:01:00:00:00", services=(("ssh", "01"), ("web", "02")))
+    kitchen["services"][1].update(application=7, application_name="HTTP")
+    client = FakeClient([device("kiosk-lobby", "80:00:00:00:02:00:00:00"), kitchen,
+                         device("Kiosk-Hall", "80:00:00:00:03:00:00:00", state="inactive"), web])
+    client.application_types = lambda: client.calls.append(("application_types",)) or [
+        {"id": 28, "name": "SSH"}, {"id": 7, "name": "HTTP"}]
+    return client
+
+
+@pytest.mark.parametrize("filters, hosts", [
+    ({"name_contains": "KIOSK-"}, ["Kiosk-Hall", "kiosk-lobby"]),
+    ({"name_contains": "kiosk-", "include_inactive": False}, ["kiosk-lobby"]),
+    ({"name": "PI-KITCHEN"}, ["pi-kitchen"]),
+    ({"application": "http"}, ["pi-kitchen", "web-01"]),
+    ({"application": "28", "name_contains": "i"}, ["Kiosk-Hall", "kiosk-lobby", "pi-kitchen"]),
+])
+def test_device_filters_leave_out_the_other_devices_as_remoteit_device_info_does(build_inventory, filters, hosts):
+    client = filter_fleet()
+    inventory = build_inventory(client, **filters)
+    assert sorted(inventory.hosts) == hosts
+    assert client.count("application_types") == (1 if filters.get("application") == "http" else 0)
+
+
+def test_an_unknown_application_fails_the_inventory_naming_the_known_ones(build_inventory):
+    with pytest.raises(AnsibleParserError, match=r"unknown application 'vnc'; remote.it knows: HTTP, SSH"):
+        build_inventory(filter_fleet(), application="vnc")
+
+
 def test_a_misspelt_option_is_an_error_naming_it_and_the_option_it_may_mean(build_inventory):
     with pytest.raises(AnsibleParserError, match=r"unknown option 'conect_service' \(did you mean connect_service\?\)"):
         build_inventory(fleet_with_services(), conect_service="ssh")
@@ -384,6 +418,26 @@ def test_an_access_key_the_file_gives_as_a_template_is_rendered_and_one_from_the
 
     assert given[0]["secret_access_key"] == "c2VjcmV0LWZyb20tYS1sb29rdXA="
     assert given[0]["access_key_id"] == "{{ 'from the environment' }}"
+
+
+def test_keys_that_yaml_reads_as_other_than_text_are_unknown_options_too(build_inventory, tmp_path):
+    plugin = inventory_loader.get("community.remoteit.remoteit")
+    path = tmp_path / "devices.remoteit.yml"
+    path.write_text("plugin: community.remoteit.remoteit\n1: one\n~: none\n")
+    with pytest.raises(AnsibleParserError, match=r"unknown options '1', 'None'"):
+        plugin.parse(InventoryData(), DataLoader(), str(path), cache=False)
+
+
+def test_a_pipe_given_as_inventory_is_declined_without_reading_it(tmp_path):
+    """ansible-playbook -i <(...) hands a pipe: what it holds belongs to the plugin that reads it."""
+    plugin = inventory_loader.get("community.remoteit.remoteit")
+    pipe = tmp_path / "fleet.yml"
+    os.mkfifo(str(pipe))
+    signal.alarm(5)  # a read would wait for a writer forever: fail instead
+    try:
+        assert plugin.verify_file(str(pipe)) is False
+    finally:
+        signal.alarm(0)
 
 
 def test_connect_mode_must_be_one_of_its_choices(build_inventory):

@@ -143,6 +143,19 @@ def test_on_missing_error_fails_naming_the_module_that_opens_one(lookup, api, tm
     assert str(error.value) == missing_message(tmp_path, "pi-garage/ssh")
 
 
+def test_a_device_remoteit_reports_offline_is_named_offline_rather_than_told_to_open_a_connection(
+        lookup, monkeypatch, tmp_path):
+    client = FakeClient([device("pi-garage", "80:00:00:00:02:00:00:00", state="inactive")])
+    monkeypatch.setattr(sys.modules[type(lookup.plugin).__module__], "build_client", lambda *_args: client)
+
+    with pytest.raises(AnsibleLookupError) as error:
+        lookup("pi-garage/ssh")
+
+    assert str(error.value) == ("device 'pi-garage' is offline (state 'inactive'): remote.it can only connect to active "
+                                "devices; no live remote.it connection to it is recorded in %s"
+                                % (tmp_path / "connections.json"))
+
+
 @pytest.mark.parametrize("on_missing, warns", [("warn", True), ("skip", False)])
 def test_on_missing_warn_and_skip_return_the_terms_that_have_one(
         lookup, api, monkeypatch, tmp_path, on_missing, warns):
