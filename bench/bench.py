@@ -5,7 +5,7 @@
 
 Everything runs against the sandbox on this machine, in one process tree, so ratios compare like
 with like. It prints figures; it asserts nothing.
-Usage: python bench/bench.py [--repeat N] [--inventory-python PY] [--only fleet] [--fleet-sizes 150,500]
+Usage: python bench/bench.py [--repeat N] [--inventory-python PY] [--only fleet|records|tags] [--fleet-sizes 150,500]
 """
 
 import argparse
@@ -29,6 +29,7 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path[:0] = [os.path.join(REPO, "tests", "sandbox"), os.path.join(REPO, "tests")]
 
 from remoteit_sandbox import Sandbox, generate_world  # noqa: E402  pylint: disable=wrong-import-position
+from utils.connections import read_records, write_records  # noqa: E402  pylint: disable=wrong-import-position
 from utils.device import SshDevice  # noqa: E402  pylint: disable=wrong-import-position
 
 BIN = os.path.dirname(sys.executable)
@@ -90,8 +91,7 @@ class Bench:
         path = self.env["REMOTEIT_CONNECTIONS_FILE"]
         if not os.path.exists(path):
             return
-        with open(path, encoding="utf-8") as handle:
-            ids = [record["id"] for record in json.load(handle)["connections"] if not record.get("intent")]
+        ids = [record["id"] for record in read_records(path) if not record.get("intent")]
         if ids:
             self.playbook([{"name": "close", CONNECTION: {"connection_id": "{{ item }}", "state": "absent"},
                             "loop": ids}])
@@ -99,36 +99,29 @@ class Bench:
     def opened_a_minute_ago(self):
         """Age the recorded connections past the time a just-opened proxy is trusted without asking remote.it."""
         path = self.env["REMOTEIT_CONNECTIONS_FILE"]
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-        for record in document["connections"]:
+        records = read_records(path)
+        for record in records:
             record["created"] = record["confirmed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 60))
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(document, handle)
+        write_records(path, records)
 
     def confirmed_now(self):
         """remote.it confirmed the recorded connections just now: a reuse needs no API call."""
         path = self.env["REMOTEIT_CONNECTIONS_FILE"]
-        with open(path, encoding="utf-8") as handle:
-            document = json.load(handle)
-        for record in document["connections"]:
+        records = read_records(path)
+        for record in records:
             record["confirmed_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
-        with open(path, "w", encoding="utf-8") as handle:
-            json.dump(document, handle)
+        write_records(path, records)
 
     def expire_recorded(self):
         """remote.it closes the recorded connections at the end of their lifetime, telling nobody."""
         self.playbook([{"name": "open", CONNECTION: {"service_id": SERVICE_ID}}])
-        path = self.env["REMOTEIT_CONNECTIONS_FILE"]
-        with open(path, encoding="utf-8") as handle:
-            for record in json.load(handle)["connections"]:
-                self.sandbox.backdate(record["id"], 10 ** 6)
+        for record in read_records(self.env["REMOTEIT_CONNECTIONS_FILE"]):
+            self.sandbox.backdate(record["id"], 10 ** 6)
 
     def hand_over(self, path):
         """Move the recorded connections into `path`, as a job's set_stats artifact, and empty the connections file."""
         connections_file = self.env["REMOTEIT_CONNECTIONS_FILE"]
-        with open(connections_file, encoding="utf-8") as handle:
-            records = [record for record in json.load(handle)["connections"] if not record.get("intent")]
+        records = [record for record in read_records(connections_file) if not record.get("intent")]
         with open(path, "w", encoding="utf-8") as handle:
             json.dump(records, handle)
         os.remove(connections_file)
@@ -294,6 +287,30 @@ def inventory_scale(workdir, rows, pythons, size=10000):
                          "%.2f s" % seconds, "", None))
 
 
+def tags_inventory(workdir, rows, size=5000):
+    """An inventory of the devices tagged canary in an account of `size` devices (30 of them are canaries), against
+    the same account's inventory of every device: devices remote.it answered, hosts, API calls, median seconds."""
+    with Sandbox(world=generate_world(size)) as sandbox:
+        bench = Bench(sandbox, workdir, 0)
+        built = {}
+        for label, options in (("tags", {"tags": ["canary"]}), ("all", {})):
+            config = os.path.join(workdir, "%s.remoteit.yml" % label)
+            with open(config, "w", encoding="utf-8") as handle:
+                yaml.safe_dump(dict({"plugin": "community.remoteit.remoteit"}, **options), handle)
+            seconds, calls, hosts = timed_builds(sys.executable, config, bench.env, sandbox)
+            fetched = sum(entry.get("devices") or 0 for entry in sandbox.requests())
+            built[label] = seconds, calls, hosts, fetched
+        seconds, calls, hosts, fetched = built["tags"]
+        rows.append(("inventory of tags: [canary] over %d devices: devices fetched, hosts, API calls" % size,
+                     "%d fetched, %s hosts, %d calls, %.2f s" % (fetched, "/".join(map(str, sorted(hosts))), calls, seconds),
+                     "fetched == hosts", hosts == {fetched}))
+        all_seconds, all_calls, all_hosts, all_fetched = built["all"]
+        rows.append(("(baseline: the whole account, %d devices)" % size,
+                     "%d fetched, %s hosts, %d calls, %.2f s" % (all_fetched, "/".join(map(str, sorted(all_hosts))),
+                                                                 all_calls, all_seconds), "", None))
+        rows.append(("inventory by tag / whole account, time", "%.2fx" % (seconds / all_seconds), "", None))
+
+
 def timed_builds(python, source, env, sandbox, reset=None):
     """INVENTORY_RUNS builds of `source`, each after `reset`: median seconds, most API calls, and the host counts."""
     runs = []
@@ -425,42 +442,85 @@ def fleet(workdir, rows, size=200, forks=50):
                      "0 duplicates", duplicates == 0 and len(per_service) == size))
 
 
-def records_checks(workdir, rows, size=150, reads=300):
-    """What trusting the connections file costs a read: its directory and file checked like ~/.ssh and each of `size`
-    records validated, against json.load of the same file."""
-    sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
-    from ansible_collections.community.remoteit.plugins.plugin_utils._connections import (  # pylint: disable=import-outside-toplevel
-        ConnectionStore,
+def connection_store(path):
+    """The collection's _connections module, and its ConnectionStore of the file at path, in a private directory."""
+    if os.path.join(REPO, ".cache", "collections") not in sys.path:
+        sys.path.insert(0, os.path.join(REPO, ".cache", "collections"))
+    from ansible_collections.community.remoteit.plugins.plugin_utils import (  # pylint: disable=import-outside-toplevel
+        _connections,
     )
 
-    path = os.path.join(workdir, "records", "connections.json")
     os.makedirs(os.path.dirname(path), mode=0o700)
-    records = [{"id": "%08x-0000-4000-8000-000000000000" % index, "session_id": None, "api_url": "https://api.remote.it/graphql/v1",
-                "service_id": "80:00:00:00:11:%02X:%02X:01" % divmod(index, 256), "service_name": "ssh",
-                "device_id": "80:00:00:00:10:%02X:%02X:01" % divmod(index, 256), "device_name": "device-%05d" % index,
-                "host": "127.0.0.1", "port": 30000 + index, "url": "tcp://127.0.0.1:%d" % (30000 + index),
-                "reverse_proxy": False, "host_ip": "255.255.255.255", "created": "2026-01-01T00:00:00Z",
-                "expires_at": "2026-01-01T08:00:00Z", "timeout": 28800, "confirmed_at": None} for index in range(size)]
-    store = ConnectionStore(path)
+    return _connections, _connections.ConnectionStore(path)
+
+
+def stored_record(index):
+    """A record of an open proxy, as the collection writes it."""
+    return {"id": "%08x-0000-4000-8000-000000000000" % index, "session_id": None, "api_url": "https://api.remote.it/graphql/v1",
+            "service_id": "80:00:00:00:11:%02X:%02X:01" % divmod(index, 256), "service_name": "ssh",
+            "device_id": "80:00:00:00:10:%02X:%02X:01" % divmod(index, 256), "device_name": "device-%05d" % index,
+            "host": "127.0.0.1", "port": 30000 + index, "url": "tcp://127.0.0.1:%d" % (30000 + index),
+            "reverse_proxy": False, "host_ip": "255.255.255.255", "created": "2026-01-01T00:00:00Z",
+            "expires_at": "2026-01-01T08:00:00Z", "timeout": 28800, "confirmed_at": None}
+
+
+def median_ms(action, times):
+    durations = []
+    for _time in range(times):
+        start = time.perf_counter()
+        action()
+        durations.append(time.perf_counter() - start)
+    return statistics.median(durations) * 1000
+
+
+def records_checks(workdir, rows, size=150, reads=300):
+    """What trusting the connections file costs a read: its directory and file checked like ~/.ssh and each of `size`
+    records validated, against a plain parse of the same file. A process validates a record as it first reads it;
+    its later reads of the file read only what other processes appended since."""
+    path = os.path.join(workdir, "records", "connections.json")
+    module, store = connection_store(path)
     with store.update() as stored:
-        stored.extend(records)
+        stored.extend(stored_record(index) for index in range(size))
 
-    def median_ms(read):
-        times = []
-        for _read in range(reads):
-            start = time.perf_counter()
-            read()
-            times.append(time.perf_counter() - start)
-        return statistics.median(times) * 1000
+    def first_in_its_process():
+        module._JOURNALS.clear()  # pylint: disable=protected-access
+        return store.records()
 
-    def plain():
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)["connections"]
+    baseline, first, again = (median_ms(read, reads) for read in (lambda: read_records(path), first_in_its_process,
+                                                                  store.records))
+    rows.append(("(baseline: plain parse of a connections file of %d records)" % size, "%.2f ms" % baseline, "", None))
+    rows.append(("the same read by the collection: file and directory checked, every record validated",
+                 "%.2f ms" % first, "", None))
+    rows.append(("the same read again in that process, the file unchanged", "%.2f ms" % again, "", None))
 
-    baseline, checked = median_ms(plain), median_ms(store.records)
-    rows.append(("(baseline: json.load of a connections file of %d records)" % size, "%.2f ms" % baseline, "", None))
-    rows.append(("the same read, file and directory checked, every record validated", "%.2f ms" % checked,
-                 "", None))
+
+def records_change(workdir, rows, sizes=(10, 1000), changes=200):
+    """What one change of the connections file costs: an update() that puts one record, in a file of few records and
+    in one of many. The change appends a line to the journal, whatever the number of records."""
+    medians = []
+    for size in sizes:
+        _module, store = connection_store(os.path.join(workdir, "change-%d" % size, "connections.json"))
+        with store.update() as stored:
+            stored.extend(stored_record(index) for index in range(size))
+        moments = iter("2026-01-01T%02d:%02d:00Z" % divmod(minute, 60) for minute in range(changes))
+
+        def confirm_one(store=store, moments=moments):
+            with store.update() as stored:
+                stored[0] = dict(stored[0], confirmed_at=next(moments))
+
+        medians.append(median_ms(confirm_one, changes))
+    ratio = medians[1] / medians[0]
+    rows.append(("(baseline: one change of a connections file of %d records, an update() putting one record)" % sizes[0],
+                 "%.2f ms" % medians[0], "", None))
+    rows.append(("the same change in a file of %d records" % sizes[1], "%.2f ms = %.2fx" % (medians[1], ratio),
+                 "<= 1.2x", ratio <= 1.2))
+
+
+def records_rows(rows):
+    """The connections file's rows, in a directory of their own."""
+    with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
+        records_checks(workdir, rows)
+        records_change(workdir, rows)
 
 
 API_LATENCY = 0.2  # seconds the sandbox waits before each answer in the fleet rows, as remote.it from afar
@@ -681,12 +741,13 @@ def other_rows(rows, args):
         overhead(bench, rows)
         fixed_cost(bench, rows)
         api_calls(bench, rows)
-        records_checks(workdir, rows)
+    records_rows(rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         connection_plugin(workdir, rows, args.repeat)
         first_task(workdir, rows)
     with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
         inventory_scale(workdir, rows, args.inventory_python)
+        tags_inventory(workdir, rows)
         fleet(workdir, rows)
 
 
@@ -695,15 +756,22 @@ def main():
     parser.add_argument("--repeat", type=int, default=15, help="copies of each timed task (default 15)")
     parser.add_argument("--inventory-python", action="append", default=[sys.executable], metavar="PYTHON",
                         help="also build the large inventory with this interpreter's ansible-core (repeatable)")
-    parser.add_argument("--only", choices=["fleet"],
-                        help="run only these rows: fleet = SSH to a fleet of devices, cold, warm and plain, and a reboot")
+    parser.add_argument("--only", choices=["fleet", "records", "tags"],
+                        help="run only these rows: fleet = SSH to a fleet of devices, cold, warm and plain, and a reboot; "
+                             "records = the connections file's, a read and a change; tags = an inventory by tag")
     parser.add_argument("--fleet-sizes", default="150,500", metavar="N,N",
                         help="devices in the fleet rows (default 150,500)")
     args = parser.parse_args()
     rows = []
     if args.only is None:
         other_rows(rows, args)
-    fleet_rows(rows, [int(size) for size in args.fleet_sizes.split(",")])
+    if args.only == "records":
+        records_rows(rows)
+    elif args.only == "tags":
+        with tempfile.TemporaryDirectory(prefix="remoteit-bench-") as workdir:
+            tags_inventory(workdir, rows)
+    else:
+        fleet_rows(rows, [int(size) for size in args.fleet_sizes.split(",")])
     table = [("figure", "value", "target", "met")]
     table += [(figure, value, target, "" if met is None else ("yes" if met else "NO"))
               for figure, value, target, met in rows]

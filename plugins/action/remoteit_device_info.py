@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._action import RemoteitAction
 from ansible_collections.community.remoteit.plugins.plugin_utils._devices import application_id, device_matches
+from ansible_collections.community.remoteit.plugins.plugin_utils._tags import MATCHES, api_filter, checked_tags
 
 
 class ActionModule(RemoteitAction):
@@ -18,13 +19,17 @@ class ActionModule(RemoteitAction):
         "name_contains": {"type": "str"},
         "state": {"type": "str", "choices": ["active", "inactive"]},
         "application": {"type": "str"},
+        "tags": {"type": "list", "elements": "str"},
+        "tags_match": {"type": "str", "default": "any", "choices": list(MATCHES)},
     }
 
     def execute(self, params, warnings):
         client = self.remoteit_client(params, warnings)
         application = application_id(client, params["application"]) if params["application"] else None
+        tags = checked_tags(params["tags"])
         listed = client.iter_devices(name=params["name"] or params["name_contains"], state=params["state"],
-                                     application=application)
+                                     application=application, tag=api_filter(client, tags, params["tags_match"]))
         devices = [device for device in listed
-                   if device_matches(device, params["name"], params["name_contains"], params["state"], application)]
+                   if device_matches(device, params["name"], params["name_contains"], params["state"], application,
+                                     tags, params["tags_match"])]
         return {"changed": False, "devices": devices}

@@ -75,7 +75,8 @@ options:
     description:
       - The controller's record of the connections this collection opened, with their host and port,
         which the remote.it API cannot report after the fact.
-      - Written atomically under a file lock with mode C(0600); a file that cannot be parsed stops the task.
+      - A journal of JSON lines, a line per change, in which the latest line for a connection id wins; compacted
+        automatically. Changed under a file lock, with mode C(0600); a file that cannot be parsed stops the task.
       - Its records say where to connect, so the file and its directory must be the user's and writable by nobody
         else, as OpenSSH requires of C(~/.ssh); a file another user owns or could write (in C(/tmp), for example),
         a symbolic link, or a malformed record stops the task instead of being used.

@@ -14,9 +14,14 @@ description:
     C(_) and C(-) become C(_)), with host variables prefixed C(remoteit_), in the groups C(remoteit_active)
     and C(remoteit_inactive).
   - A device whose host name a device listed before it already has gets the last 8 hex digits of its id appended.
-    Names are given over all the account's devices, inactive ones included whatever O(include_inactive) says, so a
-    host keeps its name as devices go offline, and the Event-Driven Ansible event source
-    C(community.remoteit.device_events) gives the same name.
+    Names are given over all the account's devices (with O(tags), over the devices remote.it lists for them),
+    inactive ones included whatever O(include_inactive) says, so a host keeps its name as devices go offline, and the
+    Event-Driven Ansible event source C(community.remoteit.device_events) gives the same name (with the same
+    O(tags) and O(tags_match)).
+  - Each host's remote.it tags are in the host variable C(remoteit_tags); O(keyed_groups) keyed on C(remoteit_tags)
+    makes a group per tag (see the examples). Tag names are data that whoever can tag a device chose; like device
+    names, they are never evaluated as templates, and a group name made of one has every character other than
+    letters, digits and C(_) replaced by C(_).
   - remote.it cannot connect to an inactive (offline) device, so a play over C(all) finds those hosts unreachable
     (with O(connect_service), the message says the device is offline). Target the group C(remoteit_active), or set
     O(include_inactive=false).
@@ -168,6 +173,17 @@ cache_connection: ~/.cache/remoteit-inventory
 cache_timeout: 600
 
 
+# canary.remoteit.yml, another file: only the devices tagged canary in remote.it (remote.it selects them, so the
+# account's other devices are never fetched), in a group per tag: tag_canary, tag_eu_west, ...
+#
+#   plugin: community.remoteit.remoteit
+#   tags: [canary]
+#   connect_service: ssh
+#   keyed_groups:
+#     - key: remoteit_tags
+#       prefix: tag
+
+
 # web.remoteit.yml, another file: a proxy to every device's web interface, opened while the inventory is built,
 # up to 20 at once. Tasks on the controller reach it, for instance with ansible.builtin.uri, url
 # "{{ remoteit_connection.url }}" and delegate_to localhost:
@@ -224,6 +240,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._options import
     plugin_sources,
 )
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._tags import api_filter, checked_tags, tag_key
 from ansible_collections.community.remoteit.plugins.plugin_utils._records import normalize_host_ip, public_warning, to_result
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import (
     REVERSE_PROXY_APPLICATIONS,
@@ -268,14 +285,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             if origin and origin[0] == place and isinstance(value, str) and self.templar.is_template(value):
                 options[name] = self.templar.template(value)
 
-    def _filtered(self, client, hosts):
-        """(host, device) of the devices the filters let through. Filtered after naming, over the whole list, so a
-        device's host name is the same whatever the filters (and device_events names it alike)."""
+    def _filtered(self, client, hosts, tags):
+        """(host, device) of the devices the filters let through. Filtered after naming, over the whole list (of the
+        tags selected), so a device's host name is the same whatever the other filters (and device_events names it
+        alike)."""
         application = self.get_option("application")
         application = application_id(client, application) if application else None
         state = None if self.get_option("include_inactive") else "active"
         return [(host, device) for host, device in hosts
-                if device_matches(device, self.get_option("name"), self.get_option("name_contains"), state, application)]
+                if device_matches(device, self.get_option("name"), self.get_option("name_contains"), state, application,
+                                  tags, self.get_option("tags_match"))]
 
     def parse(self, inventory, loader, path, cache=True):
         super().parse(inventory, loader, path, cache)
@@ -288,15 +307,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             sources = plugin_sources(self, place, self._vars, config)
             self._render_key_templates(options, sources, place)
             client = build_client(options, sources, display.warning)
-            cache_key = self._account_cache_key(path, client) if self.get_option("cache") else None
+            tags = checked_tags(self.get_option("tags"), "tags")
+            cache_key = self._account_cache_key(path, client, tags) if self.get_option("cache") else None
             if cache_key is not None and cache:
                 devices = _from_cache(self._cache.get(cache_key))
             if devices is None:
-                devices = list(client.iter_devices())
+                devices = list(client.iter_devices(tag=api_filter(client, tags, self.get_option("tags_match"))))
                 if cache_key is not None:
                     self._cache[cache_key] = _for_cache(devices)
             # Named over every device before include_inactive leaves some out, as device_events names its hosts.
-            hosts = self._filtered(client, named_hosts(devices))
+            hosts = self._filtered(client, named_hosts(devices), tags)
             targets = self._targets([device for _host, device in hosts])
             if self.get_option("connect_mode") == "eager":
                 extra_vars, unreached = self._connect(client, lambda: build_client(options, sources, _ignore),
@@ -309,15 +329,16 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
             raise AnsibleParserError("remote.it inventory %s: %s" % (path, exc)) from None
         self._populate(hosts, extra_vars)
 
-    def _account_cache_key(self, path, client):
+    def _account_cache_key(self, path, client, tags):
         """The cache key of the device list that `client` gets for the inventory file `path`.
 
         Cacheable's key names the file alone; the account is part of this one (the api_url as the client
         normalized it, the access key id, the account_id), so that another account, from the environment or a
-        profile, is never served this one's devices. The account is hashed: with a cache plugin such as jsonfile,
-        the key is a file name, which would show the access key id.
+        profile, is never served this one's devices, and so are the tags that remote.it selected the devices by. The
+        key is hashed: with a cache plugin such as jsonfile, the key is a file name, which would show the access key id.
         """
-        account = json.dumps([client.api_url, client.key_id, client.account_id])
+        account = json.dumps([client.api_url, client.key_id, client.account_id,
+                              sorted(tag_key(tag) for tag in tags), self.get_option("tags_match") if tags else None])
         return "%s_%s" % (self.get_cache_key(path), hashlib.sha256(account.encode("utf-8")).hexdigest()[:16])
 
     def _targets(self, devices):
@@ -451,6 +472,7 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                 "remoteit_state": device["state"],
                 "remoteit_online": device["online"],
                 "remoteit_services": device["services"],
+                "remoteit_tags": device["tags"],
             }
             from_api, own = extra_vars.get(device["id"], ({}, {}))
             hostvars.update(from_api)
@@ -515,6 +537,8 @@ def _from_cache(cached):
             _cached(device, DEVICE_SHAPE)
             for service in device["services"]:
                 _cached(service, SERVICE_SHAPE)
+            if not all(isinstance(tag, str) for tag in device["tags"]):
+                raise ValueError("tags")
     except (TypeError, ValueError, KeyError, AttributeError, RecursionError):
         return None
     return devices if isinstance(devices, list) else None
@@ -531,7 +555,7 @@ def _cached(item, shape):
 
 
 DEVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "state": (str, type(None)), "online": (bool, type(None)),
-                "services": (list,)}
+                "services": (list,), "tags": (list,)}
 SERVICE_SHAPE = {"id": _untrusted.service_id, "name": (str,), "application": (int, type(None)),
                  "application_name": (str, type(None)), "port": (int, type(None)), "host": (str, type(None)),
                  "state": (str, type(None)), "enabled": (bool, type(None))}

@@ -51,6 +51,12 @@ EXAMPLES = r"""
   ansible.builtin.debug:
     msg: "{{ online.devices | map(attribute='name') | list }}"
 
+- name: List the canaries of one region, tagged both canary and eu-west in remote.it
+  community.remoteit.remoteit_device_info:
+    tags: [canary, eu-west]
+    tags_match: all
+  register: canaries
+
 - name: Look up one device of an organisation account
   community.remoteit.remoteit_device_info:
     name: pi-kitchen
@@ -117,6 +123,13 @@ devices:
           description: Whether the service is enabled.
           type: bool
           sample: true
+    tags:
+      description:
+        - The device's remote.it tags, as remote.it spells them. Whoever can tag the device chose them; they are
+          data, never templates.
+      type: list
+      elements: str
+      sample: [canary, eu-west]
 error:
   description: What kind of failure occurred; see RV(community.remoteit.remoteit_connection#module:error).
   returned: failure

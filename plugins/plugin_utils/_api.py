@@ -105,14 +105,17 @@ class RemoteitClient(Transport):
     def _user(self, query, variables):
         return self._login(query, variables)[1]
 
-    def iter_devices(self, name=None, state=None, application=None):
+    def iter_devices(self, name=None, state=None, application=None, tag=None):
         """Yield every device matching the server-side filters, page by page.
 
-        The API's name filter is a case-insensitive substring match; exact matching is the caller's.
+        The API's name filter is a case-insensitive substring match; exact matching is the caller's. `tag` is a
+        ListFilter ({"operator": "ANY" or "ALL", "values": [...]}; see _tags.api_filter).
         """
         query = _graphql.devices_query(self.account_id)
         variables = {"size": PAGE_SIZE, "name": name, "state": state,
                      "application": [application] if application is not None else None}
+        if tag is not None:  # left out, not null: a filter that remote.it may read otherwise is sent only when asked
+            variables["tag"] = tag
         offset = 0
         while True:
             page = _graphql.expect(self._user(query, dict(variables, **{"from": offset})), "devices", dict,
@@ -142,6 +145,12 @@ class RemoteitClient(Transport):
         """
         return _graphql.sessions(*self._login(_graphql.sessions_query(self.account_id), {}))
 
+    def account_tags(self):
+        """The names of the tags the account has defined."""
+        owner = self._user(_graphql.tags_query(self.account_id), {})
+        return _graphql.tag_names(_graphql.expect(owner, "tags", list, "the account's tags"),
+                                  lambda problem: self._left_out("a tag of the account", problem))
+
     def application_types(self):
         if self._application_types is None:
             data = self.graphql(_graphql.APPLICATION_TYPES)
@@ -170,6 +179,27 @@ class RemoteitClient(Transport):
         if not isinstance(result, bool):
             raise ResponseError("malformed API response: disconnect answered %s" % shown(result), field="disconnect")
         return result or bool(lost)
+
+    def define_tags(self, names):
+        """setTag: define these tags in the account (creating them, or leaving one that exists as it is)."""
+        return self._tag_mutation(_graphql.SET_TAGS, "setTag", {"tag": [{"name": name} for name in names]})
+
+    def add_tags(self, names, service_ids):
+        """addTag: tag the devices or services with these ids; remote.it's answer (see _tag_mutation)."""
+        return self._tag_mutation(_graphql.ADD_TAGS, "addTag", {"name": names, "serviceId": service_ids})
+
+    def remove_tags(self, names, service_ids):
+        return self._tag_mutation(_graphql.REMOVE_TAGS, "removeTag", {"name": names, "serviceId": service_ids})
+
+    def _tag_mutation(self, mutation, field, variables):
+        """True, False or None (the schema's Boolean may be null), as remote.it answered. Tagging twice tags once, so
+        a request whose answer was lost is sent again like a query; what an answer other than True, or an error,
+        means is for the caller to tell from the device's tags."""
+        data = self.graphql(mutation, dict(variables, accountId=self.account_id))
+        result = data.get(field)
+        if result is not None and not isinstance(result, bool):
+            raise ResponseError("malformed API response: %s answered %s" % (field, shown(result)), field=field)
+        return result
 
     def _left_out(self, what, problem):
         message = "left out %s that remote.it listed: %s" % (what, problem)

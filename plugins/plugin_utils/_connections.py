@@ -7,7 +7,17 @@
 
 remote.it cannot tell a proxy's host and port after it was opened, so whoever opens one must keep
 them. Ansible runs tasks in forked workers at once, so every change happens under an exclusive
-file lock and lands through an atomic rename; the file is private (0600) to its owner.
+file lock; the file is private (0600) to its owner.
+
+The file is a journal of JSON lines: a header, then a line per change, {"put": record} or {"delete": id}, the
+latest line for an id winning. A change appends its lines rather than rewriting every record, so it costs the
+same in a file of a thousand records as in one of ten, and a process that read the file before reads only what
+was appended since. Once the journal holds many more lines than records, a writer compacts it into a new file
+(one put per record, under a new generation named in the header) that replaces it atomically. A writer that dies
+mid-append may leave the first lines of its change and an incomplete last line: readers ignore that line and the
+next writer cuts it away. A change puts before it deletes, so what a dying writer left never loses a record it meant
+to keep; at worst it keeps one it meant to drop, which the next run finds gone at remote.it. A file of format 1 (one
+JSON document) is read as it is, and rewritten as a journal by the first change.
 
 A record tells ssh and the modules where to connect without asking remote.it, so the file is trusted as OpenSSH
 trusts ~/.ssh: it and its directory must be the user's and writable by nobody else, nothing in that directory is
@@ -22,51 +32,92 @@ import fcntl
 import json
 import os
 import stat
+import typing
 import zlib
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import ConnectionsFileError
 
 DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
+# A journal longer than twice its records and this many lines is compacted: a rewrite of N records every N changes
+# or more keeps a change's cost bounded whatever N is, and a small file is never rewritten for a few changes.
+COMPACTION_SLACK = 64
 KEY_LOCK_BUCKETS = 128
 WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 PRIVATE_DIRECTORY = "set connections_file to a file in a private directory such as ~/.remoteit"
 
-# path -> (version of the file, its checked records). A task reads the file several times (to settle, to select, to
-# reuse); a file that has not changed since this process read or wrote it is not parsed and checked again. Writers
-# replace the file, so a new version is a new inode; its size and times tell an edit in place.
-_SNAPSHOTS = {}
-# The records this process checked, by content. Other processes change a file of many records one record at a
-# time, so a task that reads it again (settling, selecting, writing its intent, its record) checks only what changed.
-_CHECKED = set()
-MAX_CHECKED = 20000
+
+class _Journal(typing.NamedTuple):
+    """A connections file as this process last read or wrote it. Never changed once made: threads share it."""
+
+    records: dict  # id -> checked record, in the order the journal first put each
+    header: bytes = b""  # the journal's first line, generation included; empty for no journal (none yet, or format 1)
+    identity: tuple = ()  # st_dev, st_ino
+    offset: int = 0  # the bytes read: the header and each complete line after it
+    last_line: bytes = b""  # the last complete line read: a file rewritten in place differs there
+    lines: int = 0  # the lines after the header
+
+    def describes(self, fd, status):
+        """Whether the file open at fd is this journal, grown only by appends since it was read.
+
+        A compaction makes a new file, whose inode may be one a former file freed: its generation tells them apart.
+        """
+        return ((status.st_dev, status.st_ino) == self.identity and status.st_size >= self.offset
+                and os.pread(fd, len(self.header), 0) == self.header
+                and os.pread(fd, len(self.last_line), self.offset - len(self.last_line)) == self.last_line)
+
+
+# path -> the _Journal this process last read or wrote there. A task reads the file several times (to settle, to
+# select, to reuse): a journal it read before costs it only the lines appended since, each checked once.
+_JOURNALS = {}
 
 
 class ConnectionStore:
-    """Records of opened connections, kept in one JSON file."""
+    """Records of opened connections, kept in one file of JSON lines."""
 
     def __init__(self, path=None):
         self.path = os.path.abspath(os.path.expanduser(path or DEFAULT_CONNECTIONS_FILE))
         self.directory, self.name = os.path.split(self.path)
 
     def records(self):
-        """A snapshot of all records; writers replace the file atomically, so no lock is needed."""
+        """A snapshot of all records; a writer appends whole lines or replaces the file atomically, so no lock is
+        needed."""
         with self._directory(create=False) as dir_fd:
-            return [] if dir_fd is None else self._load(dir_fd)
+            if dir_fd is None:
+                return []
+            fd = self._open_file(dir_fd, os.O_RDONLY)
+            try:
+                return [dict(record) for record in self._read(fd).records.values()]
+            finally:
+                if fd is not None:
+                    os.close(fd)
 
     @contextlib.contextmanager
     def update(self):
-        """Yield the record list under an exclusive lock; whatever it holds afterwards is saved."""
+        """Yield the record list under an exclusive lock; whatever it holds afterwards is saved: the records that
+        changed are appended, or the file is compacted."""
         with self._directory(create=True) as dir_fd:
             lock_fd = self._lock_file(self.name + ".lock", dir_fd)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
-                records = self._load(dir_fd, fresh=True)
-                before = [dict(record) for record in records]
-                yield records
-                if records != before:
-                    self._save(records, dir_fd)
+                fd, appendable = self._open_for_update(dir_fd)
+                try:
+                    journal = self._settled(fd, self._read(fd), appendable)
+                    records = [dict(record) for record in journal.records.values()]
+                    yield records
+                    changes = _changes(journal.records, records)
+                    if not changes:
+                        return
+                    after = _applied(journal.records, changes)
+                    if appendable and journal.header and (
+                            journal.lines + len(changes) <= 2 * len(after) + COMPACTION_SLACK):
+                        self._append(fd, journal, changes, after)
+                    else:
+                        self._rewrite(after, dir_fd)
+                finally:
+                    if fd is not None:
+                        os.close(fd)
             finally:
                 os.close(lock_fd)
 
@@ -210,93 +261,249 @@ class ConnectionStore:
     def _unusable(self, verb, exc):
         return ConnectionsFileError("cannot %s connections file %s: %s" % (verb, self.path, exc.strerror))
 
-    def _load(self, dir_fd, fresh=False):
-        """The file's records. A snapshot serves readers; a writer (`fresh`) reads the file itself, as a freed inode
-        is soon reused and timestamps move in ticks: two other writers could leave a file that looks unchanged."""
+    def _open_file(self, dir_fd, flags):
+        """A descriptor of the connections file opened with flags; None where it does not exist."""
         try:
-            fd = self._open(self.name, dir_fd, os.O_RDONLY)
+            return self._open(self.name, dir_fd, flags)
         except FileNotFoundError:
-            return []
+            return None
         except OSError as exc:
             raise self._unusable("read", exc) from None
-        with os.fdopen(fd, "rb") as handle:
-            status = os.fstat(fd)
-            self._check_file(status)
-            snapshot = _SNAPSHOTS.get(self.path)
-            if not fresh and snapshot is not None and snapshot[0] == _version(status):
-                return [dict(record) for record in snapshot[1]]
-            try:
-                text = handle.read()
-            except OSError as exc:
-                raise self._unusable("read", exc) from None
-        if not text.strip():
-            return []
+
+    def _open_for_update(self, dir_fd):
+        """The connections file's descriptor for update (None: missing), and whether changes can be appended to it.
+        A file the user may not write to is opened to read: the checks say why where it is not the user's, and a
+        change replaces it as a compaction does, the directory being theirs."""
         try:
-            document = json.loads(text)
+            return self._open(self.name, dir_fd, os.O_RDWR | os.O_APPEND), True
+        except FileNotFoundError:
+            return None, False
+        except PermissionError:
+            return self._open_file(dir_fd, os.O_RDONLY), False
+        except OSError as exc:
+            raise self._unusable("write", exc) from None
+
+    def _read(self, fd):
+        """The file open at fd (None: a missing file) as a _Journal, its owner and mode checked first. A journal this
+        process read before is read from where it stopped."""
+        if fd is None:
+            return _Journal({})
+        status = os.fstat(fd)
+        self._check_file(status)
+        known = _JOURNALS.get(self.path)
+        try:
+            if known is not None and known.describes(fd, status):
+                if status.st_size == known.offset:
+                    return known
+                journal = self._fold(known, _read_at(fd, status.st_size - known.offset, known.offset))
+            else:
+                journal = self._parse(_read_at(fd, status.st_size, 0), (status.st_dev, status.st_ino))
+        except OSError as exc:
+            raise self._unusable("read", exc) from None
+        if journal.header:
+            _JOURNALS[self.path] = journal
+        return journal
+
+    def _settled(self, fd, journal, appendable):
+        """The journal once its last line, if it has no end, is dealt with by a writer holding the lock.
+
+        No writer is appending meanwhile, so that line is either what a writer that died left of a change (never
+        valid JSON: it lacks at least its closing brace), which is cut away, or a complete change a hand edit left
+        without its newline, which gets one. Anything else is refused, naming the line.
+        """
+        if fd is None or not journal.header:
+            return journal
+        try:
+            tail = _read_at(fd, os.fstat(fd).st_size - journal.offset, journal.offset)
+        except OSError as exc:
+            raise self._unusable("read", exc) from None
+        if not tail:
+            return journal
+        number = journal.lines + 2
+        if b"\n" in tail:
+            raise self._corrupt("it changed after line %d while it was locked" % (number - 1))
+        try:
+            complete = json.loads(tail)
+        except (ValueError, RecursionError):
+            complete = None
+        try:
+            if complete is not None:
+                settled = self._fold(journal, tail + b"\n")
+                if appendable:
+                    os.write(fd, b"\n")
+                    os.fsync(fd)
+                    _JOURNALS[self.path] = settled
+                return settled
+            if not tail.startswith((b'{"put": ', b'{"delete": ')):
+                raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number)
+            if appendable:
+                os.ftruncate(fd, journal.offset)
+                os.fsync(fd)
+        except OSError as exc:
+            raise self._unusable("write", exc) from None
+        return journal
+
+    def _parse(self, data, identity):
+        """The _Journal of a whole file's bytes: a journal, or a document of format 1."""
+        first_line, newline, rest = data.partition(b"\n")
+        try:
+            header = json.loads(first_line)
+        except (ValueError, RecursionError):
+            header = None  # a document of format 1 spans lines
+        version = header.get("version") if isinstance(header, dict) else 1
+        if version == FORMAT_VERSION:
+            if not newline:  # a header without its end: nothing was recorded yet
+                return _Journal({})
+            header = first_line + newline
+            return self._fold(_Journal({}, header, identity, len(header), header), rest)
+        if version != 1:
+            raise self._corrupt("its format version %s is neither 1 nor %d"
+                                % (_untrusted.bounded(repr(version), 60), FORMAT_VERSION))
+        return _Journal(self._parse_version_1(data))
+
+    def _fold(self, journal, appended):
+        """journal after the complete lines of appended, the bytes that follow its offset. An incomplete last line
+        is a change still being written, or one whose writer died: it is left for later."""
+        complete, newline, _incomplete = appended.rpartition(b"\n")
+        if not newline:
+            return journal
+        lines = complete.split(b"\n")
+        changes = []
+        for number, line in enumerate(lines, start=journal.lines + 2):  # the header is line 1
+            try:
+                change = json.loads(line)
+            except (ValueError, RecursionError) as exc:  # a hostile nesting depth is no JSON this file holds
+                raise self._corrupt("its line %d is not valid JSON (%s)" % (number, exc)) from None
+            if _is_put(change):
+                try:
+                    _untrusted.record(change["put"])
+                except ValueError as exc:
+                    raise self._corrupt("its record on line %d%s is not valid: %s"
+                                        % (number, _named(change["put"]), exc)) from None
+            elif not _is_delete(change):
+                raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number)
+            changes.append(change)
+        return journal._replace(records=_applied(journal.records, changes), offset=journal.offset + len(complete) + 1,
+                                last_line=lines[-1] + newline, lines=journal.lines + len(lines))
+
+    def _parse_version_1(self, data):
+        """The records of a file of format 1, {"version": 1, "connections": [record, ...]}, by id."""
+        if not data.strip():
+            return {}
+        try:
+            document = json.loads(data)
         except (ValueError, RecursionError) as exc:  # a hostile nesting depth is no JSON this file holds
             raise self._corrupt("it is not valid JSON (%s)" % exc) from None
         if not isinstance(document, dict) or not isinstance(document.get("connections"), list):
             raise self._corrupt("it has no 'connections' list")
-        if document.get("version") != FORMAT_VERSION:
-            raise self._corrupt("its format version %s is not %d"
-                                % (_untrusted.bounded(repr(document.get("version")), 60), FORMAT_VERSION))
         for index, item in enumerate(document["connections"]):
-            content = _content(item)
-            if content is not None and content in _CHECKED:
-                continue
             try:
                 _untrusted.record(item)
             except ValueError as exc:
-                named = " (id %s)" % _untrusted.bounded(item["id"]) if isinstance(item, dict) and "id" in item else ""
-                raise self._corrupt("its record connections[%d]%s is not valid: %s" % (index, named, exc)) from None
-            if content is not None:
-                if len(_CHECKED) >= MAX_CHECKED:
-                    _CHECKED.clear()
-                _CHECKED.add(content)
-        _SNAPSHOTS[self.path] = (_version(status), [dict(record) for record in document["connections"]])
-        return document["connections"]
+                raise self._corrupt("its record connections[%d]%s is not valid: %s"
+                                    % (index, _named(item), exc)) from None
+        return {record["id"]: record for record in document["connections"]}
 
     def _corrupt(self, why):
         return ConnectionsFileError(
             "connections file %s cannot be used: %s. It was left as it is: repair it, or move it aside to start "
             "a new one (proxies it recorded stay open until they expire)." % (self.path, why))
 
-    def _save(self, records, dir_fd):
-        # One record per line: as easy to read and diff as an indented file, and written by json's C encoder,
-        # which an indent turns off.
-        text = '{"version": %d, "connections": [%s\n]}' % (FORMAT_VERSION, ",".join(
-            "\n  " + json.dumps(record, sort_keys=True) for record in records))
+    def _append(self, fd, journal, changes, records):
+        """Add the lines of changes, which leave these records, to the journal open at fd (settled: it ends with a
+        complete line) in one write. A write that fails is cut away, so that the change can be made again."""
+        data = b"".join(_line(change) for change in changes)
+        try:
+            unwritten = memoryview(data)
+            while unwritten:
+                unwritten = unwritten[os.write(fd, unwritten):]
+            os.fsync(fd)
+        except BaseException as exc:
+            with contextlib.suppress(OSError):
+                os.ftruncate(fd, journal.offset)
+            if isinstance(exc, OSError):
+                raise self._unusable("write", exc) from None
+            raise
+        _JOURNALS[self.path] = journal._replace(records=records, offset=journal.offset + len(data),
+                                                last_line=_line(changes[-1]), lines=journal.lines + len(changes))
+
+    def _rewrite(self, records, dir_fd):
+        """Replace the file with a new journal of these records (id -> record), under a new generation."""
+        header = b'{"version": %d, "generation": "%s"}\n' % (FORMAT_VERSION, os.urandom(8).hex().encode("ascii"))
+        lines = [_line({"put": record}) for record in records.values()]
+        data = header + b"".join(lines)
         temp_name = ".connections-%s" % os.urandom(8).hex()
         try:
             fd = os.open(temp_name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600, dir_fd=dir_fd)
             try:
-                with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                    handle.write(text + "\n")
+                with os.fdopen(fd, "wb") as handle:
+                    handle.write(data)
                     handle.flush()
                     os.fchmod(handle.fileno(), 0o600)  # whatever the umask
                     os.fsync(handle.fileno())
                     os.replace(temp_name, self.name, src_dir_fd=dir_fd, dst_dir_fd=dir_fd)
-                    _SNAPSHOTS[self.path] = (_version(os.fstat(handle.fileno())), [dict(record) for record in records])
+                    status = os.fstat(handle.fileno())
             except BaseException:
                 with contextlib.suppress(OSError):
                     os.unlink(temp_name, dir_fd=dir_fd)
                 raise
+            # The lines appended from now on are fsynced; the rename that they follow must be on disk before them.
+            os.fsync(dir_fd)
         except OSError as exc:
             raise self._unusable("write", exc) from None
+        _JOURNALS[self.path] = _Journal(records, header, (status.st_dev, status.st_ino), len(data),
+                                        lines[-1] if lines else header, len(lines))
 
 
-def _content(item):
-    """A record's fields as a hashable value; None for anything else (checked every time)."""
-    if not isinstance(item, dict):
-        return None
-    try:
-        return frozenset((name, type(value), value) for name, value in item.items())  # 1, 1.0 and True differ
-    except TypeError:  # a field holds a list or an object
-        return None
+def _read_at(fd, size, offset):
+    """`size` bytes of the file at fd from `offset`, fewer only at its end: one pread may return less (2 GiB at
+    most on Linux, less on some network filesystems)."""
+    chunks = []
+    while size > 0:
+        chunk = os.pread(fd, size, offset)
+        if not chunk:
+            break
+        chunks.append(chunk)
+        size -= len(chunk)
+        offset += len(chunk)
+    return b"".join(chunks)
 
 
-def _version(status):
-    return status.st_dev, status.st_ino, status.st_size, status.st_mtime_ns, status.st_ctime_ns
+def _line(value):
+    """A journal line. json escapes every control and non-ASCII character, so a record never spans two lines."""
+    return json.dumps(value, sort_keys=True).encode("ascii") + b"\n"
+
+
+def _is_put(change):
+    return isinstance(change, dict) and change.keys() == {"put"}
+
+
+def _is_delete(change):
+    return isinstance(change, dict) and change.keys() == {"delete"} and isinstance(change["delete"], str)
+
+
+def _named(item):
+    return " (id %s)" % _untrusted.bounded(item["id"]) if isinstance(item, dict) and "id" in item else ""
+
+
+def _changes(before, records):
+    """The journal lines that turn before (id -> record) into the list records. Puts come first: a write that a crash
+    cuts short may keep a record it meant to drop, never lose one it meant to keep (opening a proxy puts its record
+    and deletes the intent that announced it)."""
+    after = {record["id"]: record for record in records}
+    return ([{"put": dict(record)} for record_id, record in after.items() if before.get(record_id) != record]
+            + [{"delete": record_id} for record_id in before if record_id not in after])
+
+
+def _applied(records, changes):
+    """records (id -> record) after these changes, as a reader folds them."""
+    records = dict(records)
+    for change in changes:
+        if "put" in change:
+            records[change["put"]["id"]] = change["put"]
+        else:
+            records.pop(change["delete"], None)  # gone already where someone deleted it by hand too
+    return records
 
 
 def _open_directory(path, create):

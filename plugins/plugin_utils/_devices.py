@@ -16,6 +16,7 @@ import re
 
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, ResponseError
 from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted import shown
+from ansible_collections.community.remoteit.plugins.plugin_utils._tags import has_tags
 from ansible_collections.community.remoteit.plugins.plugin_utils._targets import listed_names
 
 UNSAFE_CHARACTERS = re.compile(r"[^A-Za-z0-9_.-]")
@@ -43,12 +44,14 @@ def application_id(client, application):
     raise UnknownApplication("unknown application %s; remote.it knows: %s" % (shown(application), known))
 
 
-def device_matches(device, name=None, name_contains=None, state=None, application=None):
+def device_matches(device, name=None, name_contains=None, state=None, application=None, tags=None, tags_match="any"):
     """Whether a device passes the filters of remoteit_device_info; `application` is an id (application_id).
 
-    Names compare case-insensitively. The API documents its own filters loosely (on services, not devices), so
-    a caller that also asks the API to filter still checks here.
+    Names and tags compare case-insensitively. The API documents its own filters loosely (on services, not devices),
+    so a caller that also asks the API to filter still checks here.
     """
+    if not has_tags(device, tags, tags_match):
+        return False
     if name and device["name"].lower() != name.lower():
         return False
     if name_contains and name_contains.lower() not in device["name"].lower():
@@ -62,8 +65,9 @@ def named_hosts(devices):
     """(host name, device) for each device: its name made safe as a host name and cut to MAX_HOST_NAME characters,
     kept apart from a same-named device listed before it by the end of its id.
 
-    `devices` is the account's whole device list, in the order the API lists it: the inventory plugin and
-    device_events name hosts over all of it, before any filter of theirs, so that both give a device the same name.
+    `devices` is the device list in the order the API lists it: the account's whole list, or the devices of the
+    tags that the inventory plugin or device_events selects by. Both name hosts over it before any filter of theirs,
+    so that both give a device the same name when they select the same tags.
     """
     taken = set()
     for device in devices:

@@ -21,6 +21,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._untrusted impo
 DEVICE_FIELDS = """
   id name state online
   services { id name application title port host state enabled }
+  tags%s { name }
 """
 
 CONNECTION_FIELDS = """
@@ -49,15 +50,34 @@ def user_query(name, variable_defs, selection, account_id, login_fields=""):
     return "query %s%s { login { %s %s } }" % (name, defs, login_fields, selection)
 
 
+SET_TAGS = "mutation RemoteitSetTag($tag: [TagInput!]!, $accountId: String) { setTag(tag: $tag, accountId: $accountId) }"
+
+ADD_TAGS = ("mutation RemoteitAddTag($name: [String!]!, $serviceId: [String!]!, $accountId: String) "
+            "{ addTag(name: $name, serviceId: $serviceId, accountId: $accountId) }")
+
+REMOVE_TAGS = ("mutation RemoteitRemoveTag($name: [String!]!, $serviceId: [String!]!, $accountId: String) "
+               "{ removeTag(name: $name, serviceId: $serviceId, accountId: $accountId) }")
+
+
+def _device_fields(account_id):
+    """A device's fields; its tags are the organisation's view of it when the query is about one."""
+    return DEVICE_FIELDS % ("(accountId: $accountId)" if account_id else "")
+
+
 def devices_query(account_id):
     return user_query(
-        "RemoteitDevices", "$from: Int, $size: Int, $name: String, $state: String, $application: [Int!]",
-        "devices(from: $from, size: $size, name: $name, state: $state, application: $application) "
-        "{ total hasMore items { %s } }" % DEVICE_FIELDS, account_id)
+        "RemoteitDevices", "$from: Int, $size: Int, $name: String, $state: String, $application: [Int!], $tag: ListFilter",
+        "devices(from: $from, size: $size, name: $name, state: $state, application: $application, tag: $tag) "
+        "{ total hasMore items { %s } }" % _device_fields(account_id), account_id)
 
 
 def devices_by_id_query(account_id):
-    return user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % DEVICE_FIELDS, account_id)
+    return user_query("RemoteitDevicesById", "$ids: [String!]!", "device(id: $ids) { %s }" % _device_fields(account_id),
+                      account_id)
+
+
+def tags_query(account_id):
+    return user_query("RemoteitTags", "", "tags { name }", account_id)
 
 
 def sessions_query(account_id):
@@ -109,7 +129,28 @@ def device(item, left_out):
         "state": _or_none(_untrusted.text, item.get("state")),
         "online": item.get("online") if isinstance(item.get("online"), bool) else None,
         "services": services,
+        "tags": tag_names(item.get("tags"), lambda problem: left_out("a tag of device %s" % shown(item.get("name")),
+                                                                     problem)),
     }
+
+
+def tag_names(listed, left_out):
+    """The names of a list of tags (a device's, or an account's), each once. Tags without a usable name are left out,
+    with one word for all of them: a device may carry thousands."""
+    if not isinstance(listed, list):
+        if listed is not None:
+            left_out("the tags are not a list")
+        return []
+    names, bad = {}, []
+    for tag in listed:
+        name = tag.get("name") if isinstance(tag, dict) else None
+        if isinstance(name, str) and name:
+            names.setdefault(name, None)
+        else:
+            bad.append(name)
+    if bad:
+        left_out("%d of its tags have no name that is a non-empty string, such as %s" % (len(bad), shown(bad[0])))
+    return list(names)
 
 
 def sessions(login, owner):

@@ -25,6 +25,7 @@ from conftest import BIN_DIR, REPO_ROOT, ensure_collection_link
 from jinja2 import StrictUndefined
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 from test_guides import read_blocks
+from utils.connections import read_records
 
 GUIDE_AWX = REPO_ROOT / "docs" / "docsite" / "rst" / "guide_awx.rst"
 GUIDE_PIPELINES = REPO_ROOT / "docs" / "docsite" / "rst" / "guide_pipelines.rst"
@@ -86,7 +87,7 @@ def credential_env(sandbox):
 
 def recorded(home):
     path = Path(home) / ".remoteit" / "ansible-connections.json"
-    return json.loads(path.read_text())["connections"] if path.exists() else []
+    return read_records(path) if path.exists() else []
 
 
 class RunnerJob:
@@ -473,5 +474,5 @@ def test_guide_pipelines_ci_jobs_on_fresh_runners_hand_the_proxies_on_as_artifac
     assert [jobs[name]["mutations"] for name in jobs] == [["connect", "connect"], [], ["disconnect", "disconnect"]]
     assert machines.sandbox.proxies() == []
     if variant == 0:  # the connections file travelled in the workspace, the homes stayed empty
-        assert json.loads((jobs["close"]["workspace"] / "remoteit-connections.json").read_text())["connections"] == []
+        assert read_records(jobs["close"]["workspace"] / "remoteit-connections.json") == []
         assert all(recorded(job["home"]) == [] for job in jobs.values())

@@ -25,6 +25,7 @@ import time
 import pytest
 from remoteit_sandbox import Sandbox
 from remoteit_sandbox.world import DEMO_KEY_ID, DEMO_SECRET, DEMO_USER_ID
+from utils.connections import read_records, write_records
 
 DEVICE = "hexbox"
 # Ids with hex letters, so that their case shows (the demo world's are digits only).
@@ -144,18 +145,18 @@ class Runs:
     def records(self):
         """Every record of the connections file, intents (notes of connects in flight) included."""
         path = self.tmp_path / "connections.json"
-        return json.loads(path.read_text())["connections"] if path.exists() else []
+        return read_records(path) if path.exists() else []
 
     def a_minute_later(self):
         """The next run comes a minute after the proxies were opened or last confirmed, as far as the records say."""
         path = self.tmp_path / "connections.json"
-        document = json.loads(path.read_text())
+        records = read_records(path)
         earlier = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 2 * TRUSTED_FOR))
-        for record in document["connections"]:
+        for record in records:
             record["created"] = earlier
             if record.get("confirmed_at"):
                 record["confirmed_at"] = earlier
-        path.write_text(json.dumps(document))
+        write_records(path, records)
 
     def tracebacks(self):
         return [output for output in self.outputs if "Traceback" in output or "To see the full traceback" in output]

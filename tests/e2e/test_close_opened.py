@@ -12,6 +12,7 @@ import time
 
 import pytest
 from conftest import ansible_bin
+from utils.connections import read_records
 
 pytestmark = pytest.mark.every_core
 
@@ -106,7 +107,7 @@ def runs(clean_sandbox, device, run_playbook, ansible_env, tmp_path):
 
 
 def recorded_ids(path):
-    records = json.loads(path.read_text())["connections"] if path.exists() else []
+    records = read_records(path) if path.exists() else []
     return sorted(record["id"] for record in records)
 
 

@@ -1,5 +1,5 @@
 """Many hosts at once: the connections file loses no record, stays valid and private, and is
-never silently replaced when it cannot be read."""
+never silently replaced when it cannot be read. A file an earlier version wrote is still read."""
 
 import json
 import os
@@ -8,6 +8,7 @@ import stat
 import pytest
 
 from remoteit_sandbox import Sandbox, generate_world
+from utils.connections import read_records
 
 FLEET_SIZE = 100
 
@@ -27,7 +28,7 @@ def test_a_hundred_hosts_opening_at_once_lose_no_record(run_playbook, fleet_sand
     run_playbook("tests/e2e/playbooks/fleet.yml", "--forks", "50", inventory=inventory,
                  extra_vars={"proxy_state": "present"}, env=env)
     path = tmp_path / "connections.json"
-    records = json.loads(path.read_text())["connections"]
+    records = read_records(path)
     assert len(records) == FLEET_SIZE
     assert len({record["device_name"] for record in records}) == FLEET_SIZE
     assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
@@ -35,7 +36,7 @@ def test_a_hundred_hosts_opening_at_once_lose_no_record(run_playbook, fleet_sand
 
     run_playbook("tests/e2e/playbooks/fleet.yml", "--forks", "50", inventory=inventory,
                  extra_vars={"proxy_state": "absent"}, env=env)
-    assert json.loads(path.read_text())["connections"] == []
+    assert read_records(path) == []
     assert fleet_sandbox.proxies() == []
 
 
@@ -50,3 +51,20 @@ def test_a_corrupt_connections_file_stops_the_task_and_is_kept(run_ansible, ansi
     assert "Traceback" not in output
     assert path.read_text() == '{"version": 1, "connections": [{"id": "half-writ'
     assert clean_sandbox.proxies() == []
+
+
+def test_a_connections_file_an_earlier_version_wrote_is_used_then_rewritten_as_a_journal(
+        run_ansible, ansible_env, clean_sandbox, tmp_path):
+    path = tmp_path / "connections.json"
+    select = ["localhost", "-m", "community.remoteit.remoteit_connection", "-a", "device=pi-garage service=ssh"]
+    run_ansible(*select, env=ansible_env)
+    (record,) = read_records(path)
+    path.write_text(json.dumps({"version": 1, "connections": [record]}))  # format 1: one JSON document
+    again = run_ansible(*select, env=ansible_env)
+    assert "localhost | SUCCESS" in again.stdout, again.stdout  # reused: changed is false
+    assert [proxy["id"] for proxy in clean_sandbox.proxies()] == [record["id"]]
+    assert json.loads(path.read_text()) == {"version": 1, "connections": [record]}, "a read leaves it as it is"
+    select[-1] += " state=absent"
+    run_ansible(*select, env=ansible_env)
+    assert json.loads(path.read_text().splitlines()[0])["version"] == 2
+    assert read_records(path) == [] and clean_sandbox.proxies() == []

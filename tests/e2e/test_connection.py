@@ -1,9 +1,8 @@
 """remoteit_connection and remoteit_device_info end to end: real ansible-playbook, the sandbox
 speaking the remote.it API, and a real sshd as the device behind the proxy."""
 
-import json
-
 import pytest
+from utils.connections import read_records
 
 pytestmark = pytest.mark.every_core
 
@@ -31,7 +30,7 @@ def test_open_configure_and_close_through_real_ssh(run_playbook, clean_sandbox, 
     fields = [entry["fields"] for entry in mutations(clean_sandbox)]
     assert fields.count(["connect"]) == 2
     assert fields.count(["disconnect"]) == 2
-    assert json.loads((tmp_path / "connections.json").read_text())["connections"] == []
+    assert read_records(tmp_path / "connections.json") == []
 
 
 def test_check_mode_sends_no_mutation(run_playbook, clean_sandbox, devices_inventory):

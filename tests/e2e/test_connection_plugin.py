@@ -23,6 +23,7 @@ import time
 import pytest
 from conftest import REPO_ROOT, TESTS_DIR, ansible_bin, run_command
 from remoteit_sandbox import Sandbox
+from utils.connections import read_records
 from utils.device import SshDevice
 
 WORLD = TESTS_DIR / "sandbox" / "worlds" / "connection_plugin.yml"
@@ -175,7 +176,7 @@ class PluginRuns:
     def recorded_ids(self):
         """Ids of the connections the connections file records (not the notes of connects in flight)."""
         path = self.tmp_path / "connections.json"
-        records = json.loads(path.read_text())["connections"] if path.exists() else []
+        records = read_records(path) if path.exists() else []
         return sorted(record["id"] for record in records if record.get("id") and not record.get("intent"))
 
     def close_elsewhere(self):

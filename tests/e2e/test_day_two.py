@@ -20,6 +20,7 @@ import pytest
 from conftest import ansible_bin
 from remoteit_sandbox import Sandbox
 from test_connection_plugin import PLAYBOOKS, PluginRuns, Run, connect_requests, wait_for_path
+from utils.connections import read_records, write_records
 from utils.device import SshDevice
 
 SERVICES = {"reboot-01": "80:00:00:00:0A:00:01:01", "one": "80:00:00:00:0A:00:02:01", "two": "80:00:00:00:0A:00:03:01",
@@ -239,12 +240,12 @@ def test_another_devices_proxy_on_a_known_address_never_joins_its_master(runs):
     first = runs.playbook(PLAYBOOKS / "connection_plugin_ping.yml", inventory=inventory, extra_vars={"gather": False})
     assert first.rc == 0, str(first)
     path = runs.tmp_path / "connections.json"
-    stored = json.loads(path.read_text())
-    ones = next(record for record in stored["connections"] if record.get("service_id") == SERVICES["one"])
-    for record in stored["connections"]:
+    stored = read_records(path)
+    ones = next(record for record in stored if record.get("service_id") == SERVICES["one"])
+    for record in stored:
         if record.get("service_id") == SERVICES["two"]:
             record.update(host=ones["host"], port=ones["port"])
-    path.write_text(json.dumps(stored))
+    write_records(path, stored)
 
     strict = runs.inventory({"one": "one", "two": "two"}, policy="yes")
     second = runs.playbook(PLAYBOOKS / "connection_plugin_ping.yml", inventory=strict, extra_vars={"gather": False})

@@ -22,6 +22,7 @@ from datetime import datetime
 import pytest
 from conftest import BIN_DIR, REPO_ROOT
 from remoteit_sandbox import Sandbox
+from utils.connections import read_records
 
 pytestmark = pytest.mark.every_core
 
@@ -101,7 +102,7 @@ class RulebookRun:
         return [entry["variables"]["serviceId"] for entry in self.sandbox.requests() if entry["fields"] == ["connect"]]
 
     def recorded_ids(self):
-        records = json.loads(self.connections_file.read_text())["connections"] if self.connections_file.exists() else []
+        records = read_records(self.connections_file) if self.connections_file.exists() else []
         return sorted(record["id"] for record in records if record.get("id") and not record.get("intent"))
 
     def stop(self):

@@ -1,10 +1,10 @@
 """Faults injected into the sandbox: the modules retry what is safe, reconcile what is not, and
 otherwise fail clearly, never leaving a proxy open that nobody recorded."""
 
-import json
 from datetime import datetime
 
 import pytest
+from utils.connections import read_records
 
 SELECT = "device=pi-garage service=ssh"
 
@@ -23,7 +23,7 @@ def open_proxy(run_ansible, ansible_env):
 
 def recorded(tmp_path):
     path = tmp_path / "connections.json"
-    return json.loads(path.read_text())["connections"] if path.exists() else []
+    return read_records(path) if path.exists() else []
 
 
 def statuses(sandbox):

@@ -47,7 +47,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from conftest import BIN_DIR, REPO_ROOT, ensure_collection_link
+from conftest import BIN_DIR, DEMO_WORLD, REPO_ROOT, ensure_collection_link
+from utils.connections import read_records
 from utils.device import processes
 
 GUIDES = sorted((REPO_ROOT / "docs" / "docsite" / "rst").glob("*.rst")) + [
@@ -60,6 +61,7 @@ RUN_BY_TESTS = {
     "docs/docsite/rst/guide_getting_started.rst",
     "docs/docsite/rst/guide_pipelines.rst",
     "docs/docsite/rst/guide_reaching_devices.rst",
+    "docs/docsite/rst/guide_tags.rst",
     "README.md",
     "tests/sandbox/README.md",
 }
@@ -402,7 +404,7 @@ def account(sandbox, device, workspace):
 
 def recorded_connections(home):
     path = home / ".remoteit" / "ansible-connections.json"
-    return json.loads(path.read_text())["connections"] if path.exists() else []
+    return read_records(path) if path.exists() else []
 
 
 # ---- the guides, checked without running anything -------------------------------------------------
@@ -457,7 +459,7 @@ def test_guide_sandbox(workspace):
     assert (clone / "shop-pi-01.motd").read_text() == "Configured by Ansible through remote.it\n"
     check_run = transcript.output_of("ansible-playbook -i inventory.yml site.yml --check")
     assert any("changed: [shop-pi-01]" in line for line in check_run)
-    assert json.loads((clone / "sandbox-connections.json").read_text())["connections"] == []
+    assert read_records(clone / "sandbox-connections.json") == []
 
 
 def test_guide_getting_started(workspace, account, sandbox):
@@ -499,6 +501,29 @@ def test_guide_reaching_devices(workspace, account, sandbox):
     # The plugin opens 4 (the second run reuses them, close.yml closes them), 4 again in the run that the close_opened
     # callback closes as it ends, the eager web inventory 1, the module 2; all closed.
     assert sorted(mutations) == ["connect"] * 11 + ["disconnect"] * 11
+
+
+def test_guide_tags(workspace, device):
+    """An inventory by tag, a play that tags what it configured, a CI job that configures only the untagged devices.
+    On a sandbox of its own: the guide tags devices, which the session's sandbox must not keep for other tests."""
+    from remoteit_sandbox import Sandbox
+
+    cwd = workspace / "clone"
+    cwd.mkdir()
+    ssh_vars = workspace / "scratch" / "device-ssh.json"
+    ssh_vars.write_text(json.dumps(device.ansible_ssh_args()))
+    with Sandbox(world=str(DEMO_WORLD), env={"DEVICE_SSH_PORT": str(device.port)}) as sandbox:
+        key_id, secret = sandbox.credentials
+        account = Account(sandbox.url, key_id, secret, ssh_vars, credentials_in_env=True)
+        run_guide("docs/docsite/rst/guide_tags.rst", cwd, readers_env(workspace), workspace / "scratch",
+                  account=account)
+        assert sandbox.proxies() == []
+        mutations = [entry["fields"][0] for entry in sandbox.requests() if entry["operation"] == "mutation"]
+    assert recorded_connections(workspace / "home") == []
+    # site.yml tags pi-kitchen (defining the tag first), the CI job the three others, its second run none; the
+    # close_opened callback closes each proxy that a run opened.
+    assert sorted(set(mutations)) == ["addTag", "connect", "disconnect", "setTag"], mutations
+    assert mutations.count("addTag") == 4 and mutations.count("connect") == mutations.count("disconnect") == 4
 
 
 def test_readme(workspace, account, sandbox):

@@ -5,6 +5,7 @@ import json
 import pytest
 import yaml
 from conftest import DEMO_WORLD
+from utils.connections import read_records
 
 
 @pytest.fixture
@@ -48,7 +49,7 @@ def plain(value):
 def close_recorded(run_ansible, ansible_env, tmp_path):
     """Close every connection the inventory recorded, as a user would with the module."""
     path = tmp_path / "connections.json"
-    for record in json.loads(path.read_text())["connections"] if path.exists() else []:
+    for record in read_records(path) if path.exists() else []:
         run_ansible("localhost", "-m", "community.remoteit.remoteit_connection",
                     "-a", "connection_id=%s state=absent" % record["id"], env=ansible_env)
 
@@ -159,7 +160,7 @@ def test_eager_inventory_points_hosts_at_proxies_it_opens_concurrently(
     finally:
         close_recorded(run_ansible, ansible_env, tmp_path)
     assert clean_sandbox.proxies() == []
-    assert json.loads((tmp_path / "connections.json").read_text())["connections"] == []
+    assert read_records(tmp_path / "connections.json") == []
 
 
 @pytest.mark.every_core

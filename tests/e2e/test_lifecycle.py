@@ -15,6 +15,7 @@ import time
 import pytest
 from conftest import REPO_ROOT, ansible_bin, run_command
 from unit.sandbox.sandbox_helpers import Client
+from utils.connections import read_records
 from utils.device import processes
 
 MODULE = "community.remoteit.remoteit_connection"
@@ -82,7 +83,7 @@ class Lifecycle:
     def recorded_ids(self):
         """Ids of the connections the connections file records (not the notes of connects in flight)."""
         path = self.tmp_path / "connections.json"
-        records = json.loads(path.read_text())["connections"] if path.exists() else []
+        records = read_records(path) if path.exists() else []
         return sorted(record["id"] for record in records if record.get("id") and not record.get("intent"))
 
     def live_ids(self):

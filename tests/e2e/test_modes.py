@@ -1,10 +1,10 @@
 """host_ip modes enforced end to end: connections through the sandbox's real proxy from
 different loopback source addresses reach the device's sshd, or are refused."""
 
-import json
 import socket
 
 import pytest
+from utils.connections import read_records
 
 
 def banner_from(source, port):
@@ -26,7 +26,7 @@ def open_with(run_ansible, ansible_env, tmp_path, clean_sandbox):
     def run(host_ip):
         result = run_ansible("localhost", "-m", "community.remoteit.remoteit_connection", "-a",
                              "device=pi-garage service=ssh host_ip=%s" % host_ip, env=ansible_env)
-        records = json.loads((tmp_path / "connections.json").read_text())["connections"]
+        records = read_records(tmp_path / "connections.json")
         return records[-1]["port"], result.stdout + result.stderr
 
     yield run

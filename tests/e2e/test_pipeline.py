@@ -2,6 +2,8 @@
 
 import json
 
+from utils.connections import read_records
+
 # Ansible templates connection variables for every task, also while job 1 is still opening the
 # proxies, so one inventory for all jobs falls back until the connection exists.
 LOOKUP = ("{{ lookup('community.remoteit.remoteit_connection', inventory_hostname ~ '/ssh', on_missing='skip').%s"
@@ -29,7 +31,7 @@ def test_open_use_and_tear_down_in_separate_runs(run_playbook, clean_sandbox, de
 
     run_playbook("tests/e2e/playbooks/pipeline_close.yml", inventory=inventory)
     assert clean_sandbox.proxies() == []
-    assert json.loads((tmp_path / "connections.json").read_text())["connections"] == []
+    assert read_records(tmp_path / "connections.json") == []
 
 
 def test_lookup_without_a_connection_names_the_module_that_opens_one(run_ansible, ansible_env, clean_sandbox):

@@ -11,6 +11,7 @@ import yaml
 from conftest import ansible_bin, run_command
 from remoteit_sandbox import Sandbox
 from test_inventory import plain
+from utils.connections import read_records
 
 GARAGE_SSH = "80:00:00:00:01:00:02:01"
 MARKER = "pwned"  # the file a hostile value would create if it ever ran
@@ -42,7 +43,7 @@ def words(text):
 def assert_nothing_left(sandbox, connections_file):
     assert sandbox.proxies() == []
     if connections_file.exists():
-        assert json.loads(connections_file.read_text())["connections"] == []
+        assert read_records(connections_file) == []
 
 
 def test_every_hostile_connect_answer_is_refused_naming_the_field_and_its_proxy_closed(
@@ -107,7 +108,7 @@ def test_the_eager_inventory_leaves_out_a_device_whose_connect_answer_is_hostile
     warnings = words(result.stderr)
     assert "host: '-oProxyCommand=touch " in warnings and "the device is left out of this inventory" in warnings
     assert not (tmp_path / MARKER).exists()
-    records = json.loads((tmp_path / "connections.json").read_text())["connections"]
+    records = read_records(tmp_path / "connections.json")
     assert sorted(proxy["id"] for proxy in clean_sandbox.proxies()) == sorted(record["id"] for record in records)
     close = tmp_path / "close.yml"
     close.write_text(yaml.safe_dump([{"hosts": "localhost", "gather_facts": False, "tasks": [

@@ -5,13 +5,13 @@ opened would otherwise be reused as it is, and the task would connect to whateve
 """
 
 import datetime
-import json
 import os
 import socket
 import uuid
 from pathlib import Path
 
 import pytest
+from utils.connections import write_records
 
 ANOTHER_UID = 65534  # nobody
 PI_KITCHEN_SSH = "80:00:00:00:01:00:01:01"
@@ -24,8 +24,7 @@ def plant(path, api_url, port):
               "service_name": "ssh", "device_id": "80:00:00:00:01:00:00:01", "device_name": "pi-kitchen",
               "host": "127.0.0.1", "port": port, "url": None, "reverse_proxy": False, "host_ip": "255.255.255.255",
               "created": now, "expires_at": None, "timeout": None, "confirmed_at": now}
-    path.write_text(json.dumps({"version": 1, "connections": [record]}))
-    os.chmod(path, 0o600)
+    write_records(path, [record])
 
 
 def in_a_shared_directory(tmp_path):

@@ -18,6 +18,7 @@ from test_connection_plugin import (  # pylint: disable=unused-import  # fixture
     sshds,
     with_vars,
 )
+from utils.connections import read_records
 
 pytestmark = pytest.mark.every_core
 
@@ -98,9 +99,10 @@ def test_ssh_scp_and_sftp_get_the_alias_as_one_argument_and_a_hostile_recorded_h
         assert "StrictHostKeyChecking=no" not in argv, "host key checking was switched off"
     assert plugin.known_host_keys(host_key_alias(SSH_SERVICE_IDS["alpha"])) == [plugin.sshds[NAMED["alpha"]].host_public_key]
 
-    # The same record, planted with a host that ssh would read as -o ProxyCommand=..., in a file of its own.
+    # The same record, planted with a host that ssh would read as -o ProxyCommand=..., in a file of its own: of
+    # format 1, as earlier versions wrote it, which is still read and checked.
     marker = tmp_path / "marker"
-    record = json.loads((tmp_path / "connections.json").read_text())["connections"][0]
+    record = read_records(tmp_path / "connections.json")[0]
     records = tmp_path / "records"
     records.mkdir(mode=0o700)
     planted = records / "connections.json"

@@ -51,6 +51,14 @@ def parse_args(argv=None):
                         help="a device going offline leaves its proxies open or closes them (default stay)")
     parser.add_argument("--validate-ids", type=_boolean, metavar="true|false",
                         help="device and service ids must be 8 hex octets (default true; false: any non-empty string)")
+    parser.add_argument("--tags-case-sensitive", type=_boolean, metavar="true|false",
+                        help="tag names match only in the case given (default true; false: any case)")
+    parser.add_argument("--add-tag-undefined", choices=("create", "error"),
+                        help="addTag of a tag the account has not defined creates it or fails (default create)")
+    parser.add_argument("--remove-tag-absent", choices=("true", "false", "error"),
+                        help="what removeTag of a tag the device lacks answers (default true)")
+    parser.add_argument("--tag-device-id", choices=("accepted", "refused"),
+                        help="addTag/removeTag take a device's own id as serviceId, or only its services' ids (default accepted)")
     parser.add_argument("--ready-file", help="also write the ready JSON line to this file")
     parser.add_argument("--tls-cert", help="serve HTTPS with this certificate (PEM)")
     parser.add_argument("--tls-key", help="private key (PEM) for --tls-cert")
@@ -74,7 +82,9 @@ def main(argv=None):
             disconnect_unknown=args.disconnect_unknown, disconnect_unknown_message=args.disconnect_unknown_message,
             sessions_list_unused=args.sessions_list_unused, clock_skew=args.clock_skew, session_ids=args.session_ids,
             connect_session=args.connect_session, id_case=args.id_case, ids_case_sensitive=args.ids_case_sensitive,
-            offline_proxies=args.offline_proxies, validate_ids=args.validate_ids, tls_cert=args.tls_cert, tls_key=args.tls_key,
+            offline_proxies=args.offline_proxies, validate_ids=args.validate_ids, tags_case_sensitive=args.tags_case_sensitive,
+            add_tag_undefined=args.add_tag_undefined, remove_tag_absent=args.remove_tag_absent, tag_device_id=args.tag_device_id,
+            tls_cert=args.tls_cert, tls_key=args.tls_key,
         ).start()
     except (ValueError, OSError) as exc:
         print(f"remoteit_sandbox: {exc}", file=sys.stderr)

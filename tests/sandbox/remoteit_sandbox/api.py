@@ -127,12 +127,99 @@ def _user_account(account, info, **args):
 
 
 def _user_devices(account, info, **args):
+    settings = info.context.settings
     devices = [
         device for device in account.devices
-        if _matches(args, info.context.settings, item_id=device.id, name=device.name, state=device.state, hardware_id=device.hardware_id,
+        if _matches(args, settings, item_id=device.id, name=device.name, state=device.state, hardware_id=device.hardware_id,
                     applications={service.app.id for service in device.services})
+        and _tagged(device, args.get("tag"), settings)
     ]
     return _page(_sorted(devices, args["sort"]), args)
+
+
+def _tagged(device, tag_filter, settings):
+    """The `tag: {operator, values}` filter: ANY or ALL of the values, names compared per tags_case_sensitive."""
+    if tag_filter is None:
+        return True
+    found = [any(isinstance(value, str) and settings.same_tag(name, value) for name in device.tags) for value in tag_filter["values"]]
+    return all(found) if tag_filter["operator"] == "ALL" else any(found)
+
+
+def _device_tags(device, _info, **_args):
+    """A device's tags as DeviceTag objects; a device of the world file holds only tags its account defined."""
+    return [device.owner.tags[name] for name in device.tags]
+
+
+def _tag_account(info, account_id):
+    """The account whose tags a tag mutation changes: the caller's own, or the organisation `accountId` names."""
+    account = info.context.world.find_account(info.context.user, account_id) if account_id else info.context.user
+    if account is None:
+        raise GraphQLError("Account not found or not accessible")
+    return account
+
+
+def _tagged_devices(info, account, service_ids):
+    """The devices of `account` that `serviceId` names: by one of their services' ids, and by their own id unless
+    tag_device_id is refused. Any id that names none fails the whole mutation."""
+    context = info.context
+    devices = []
+    for service_id in service_ids:
+        device = context.world.devices.get(id_key(service_id))
+        if device is not None and (context.settings.tag_device_id == "refused" or not context.settings.same_id(device.id, service_id)):
+            device = None
+        service = context.world.services.get(id_key(service_id))
+        if device is None and service is not None and context.settings.same_id(service.id, service_id):
+            device = service.device
+        if device is None or device.owner is not account:
+            raise GraphQLError(f"Service not found: {service_id}")
+        devices.append(device)
+    return devices
+
+
+def _held(device, name, settings):
+    return next((held for held in device.tags if settings.same_tag(held, name)), None)
+
+
+def _defined(account, name, settings):
+    return next((defined for defined in account.tags if settings.same_tag(defined, name)), None)
+
+
+def _set_tag(_root, info, **args):
+    settings = info.context.settings
+    account = _tag_account(info, args.get("accountId"))
+    for tag in args["tag"]:
+        account.define_tag(_defined(account, tag["name"], settings) or tag["name"], tag.get("color"))
+    return True
+
+
+def _add_tag(_root, info, **args):
+    """Tag each device; a name the account has not defined is created or refused, per add_tag_undefined."""
+    settings = info.context.settings
+    account = _tag_account(info, args.get("accountId"))
+    devices = _tagged_devices(info, account, args["serviceId"])
+    names = []
+    for name in args["name"]:
+        defined = _defined(account, name, settings)
+        if defined is None and settings.add_tag_undefined == "error":
+            raise GraphQLError(f"Tag not found: {name}")
+        names.append(defined or account.define_tag(name).name)
+    for device in devices:
+        device.tags = tuple(device.tags) + tuple(name for name in dict.fromkeys(names) if _held(device, name, settings) is None)
+    return True
+
+
+def _remove_tag(_root, info, **args):
+    """Untag each device; a tag a device does not hold answers per remove_tag_absent (true, false, or an error
+    before anything is removed)."""
+    settings = info.context.settings
+    account = _tag_account(info, args.get("accountId"))
+    devices = _tagged_devices(info, account, args["serviceId"])
+    absent = [name for name in args["name"] for device in devices if _held(device, name, settings) is None]
+    if absent and settings.remove_tag_absent == "error":
+        raise GraphQLError(f"Tag {absent[0]} is not on that service")
+    for device in devices:
+        device.tags = tuple(held for held in device.tags if not any(settings.same_tag(held, name) for name in args["name"]))
+    return not absent or settings.remove_tag_absent == "true"
 
 
 def _device_services(device, info, **args):
@@ -200,7 +287,7 @@ _bind(
     applicationTypes=lambda _root, _info: list(APPLICATION_TYPES.values()),
     version=lambda _root, _info: VERSION,
 )
-_bind("Mutation", connect=_connect, disconnect=_disconnect)
+_bind("Mutation", connect=_connect, disconnect=_disconnect, setTag=_set_tag, addTag=_add_tag, removeTag=_remove_tag)
 _bind(
     "User",
     account=_user_account,
@@ -213,6 +300,7 @@ _bind(
         if service.device.owner is account
     ],
     sessions=lambda account, info: _sessions(info, lambda proxy: account in (proxy.user, proxy.service.device.owner)),
+    tags=lambda account, _info: list(account.tags.values()),
 )
 _bind(
     "Device",
@@ -220,6 +308,7 @@ _bind(
     hardwareId=lambda device, _info: device.hardware_id,
     services=_device_services,
     sessions=lambda device, info: _sessions(info, lambda proxy: proxy.service.device is device),
+    tags=_device_tags,
 )
 for _service_type in ("Service", "ServiceReference"):
     _bind(

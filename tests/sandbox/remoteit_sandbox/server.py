@@ -79,6 +79,7 @@ class Sandbox:
     def __init__(self, world=None, *, host="127.0.0.1", port=0, lifetime=None, idle_timeout=None, disconnect_unknown=None,
                  disconnect_unknown_message=None, sessions_list_unused=None, clock_skew=None, session_ids=None,
                  connect_session=None, id_case=None, ids_case_sensitive=None, offline_proxies=None, validate_ids=None,
+                 tags_case_sensitive=None, add_tag_undefined=None, remove_tag_absent=None, tag_device_id=None,
                  tls_cert=None, tls_key=None, env=None):
         self._env = None if env is None else {**os.environ, **env}
         self.world = load_world(world, env=self._env, validate_ids=validate_ids, id_case=id_case)
@@ -96,6 +97,10 @@ class Sandbox:
             "ids_case_sensitive": ids_case_sensitive,
             "offline_proxies": offline_proxies,
             "validate_ids": validate_ids,
+            "tags_case_sensitive": tags_case_sensitive,
+            "add_tag_undefined": add_tag_undefined,
+            "remove_tag_absent": remove_tag_absent,
+            "tag_device_id": tag_device_id,
         })
         if (tls_cert is None) != (tls_key is None):
             raise ValueError("TLS needs both a certificate and a key")
@@ -357,6 +362,9 @@ class _Handler(BaseHTTPRequestHandler):
             return
         user = self.sandbox.world.keys[key_id].user
         result = execute(Context(self.sandbox.world, self.sandbox.settings, self.sandbox.registry, user), query, variables, operation_name)
+        listed = _devices_listed(result.get("data"))
+        if listed is not None:
+            entry["devices"] = listed
         if fault.get("drop_response"):
             self.close_connection = True  # processed, but the client never hears back
             return
@@ -394,3 +402,13 @@ class _Handler(BaseHTTPRequestHandler):
             self.send_header(name, value)
         self.end_headers()
         self.wfile.write(body)
+
+
+def _devices_listed(data):
+    """How many devices a device list (`devices { items }`, at any depth) answered; None for other answers."""
+    if isinstance(data, dict):
+        counts = [len(value["items"]) if key == "devices" and isinstance(value, dict) and isinstance(value.get("items"), list)
+                  else _devices_listed(value) for key, value in data.items()]
+        counts = [count for count in counts if count is not None]
+        return sum(counts) if counts else None
+    return None

@@ -14,6 +14,7 @@ from __future__ import annotations
 import base64
 import binascii
 import dataclasses
+import datetime
 import os
 import re
 from pathlib import Path
@@ -93,6 +94,10 @@ class Settings:
     id_case: str = _unknown("upper", ("upper", "lower"))
     ids_case_sensitive: bool = _unknown(False, (False, True))
     offline_proxies: str = _unknown("stay", ("stay", "close"))
+    tags_case_sensitive: bool = _unknown(True, (True, False))
+    add_tag_undefined: str = _unknown("create", ("create", "error"))
+    remove_tag_absent: str = _unknown("true", ("true", "false", "error"))
+    tag_device_id: str = _unknown("accepted", ("accepted", "refused"))
     validate_ids: bool = True  # false: device and service ids may be any string, to test a client's own checks
 
     @classmethod
@@ -108,6 +113,8 @@ class Settings:
             values["disconnect_unknown"] = "false"
         if "connect_session" in values and values["connect_session"] is None:
             values["connect_session"] = "null"
+        if isinstance(values.get("remove_tag_absent"), bool):
+            values["remove_tag_absent"] = str(values["remove_tag_absent"]).lower()
         values.update({name: value for name, value in overrides.items() if value is not None})
         settings = cls(**values)
         for name in ("lifetime", "idle_timeout", "clock_skew"):
@@ -134,6 +141,10 @@ class Settings:
         """Whether a lookup by `given` finds the id `served`: any case, or with `ids_case_sensitive` exactly it."""
         return served == given if self.ids_case_sensitive else id_key(served) == id_key(given)
 
+    def same_tag(self, held, given):
+        """Whether the tag name `given` names the tag `held`: exactly, or in any case without `tags_case_sensitive`."""
+        return held == given if self.tags_case_sensitive else held.casefold() == given.casefold()
+
 
 UNKNOWN_SWITCHES = tuple(field.name for field in dataclasses.fields(Settings) if field.metadata.get("unknown"))
 
@@ -147,6 +158,22 @@ class Account:
     is_org: bool = False
     members: frozenset = frozenset()
     devices: list = dataclasses.field(default_factory=list)
+    tags: dict = dataclasses.field(default_factory=dict)  # the account's tag definitions: name -> Tag
+
+    def define_tag(self, name, color=None):
+        """Create the tag, or change its color; replaces the dict, so a request being answered sees a whole one."""
+        tag = self.tags.get(name)
+        self.tags = dict(self.tags, **{name: Tag(name, color, tag.created if tag else _now())})
+        return self.tags[name]
+
+
+@dataclasses.dataclass(frozen=True)
+class Tag:
+    """A tag definition of an account; a device or service holds tags by name."""
+
+    name: str
+    color: int | None
+    created: str
 
 
 @dataclasses.dataclass(eq=False)
@@ -159,6 +186,7 @@ class Device:
     hardware_id: str | None
     owner: Account
     services: list = dataclasses.field(default_factory=list)
+    tags: tuple = ()
 
     @property
     def online(self):
@@ -175,7 +203,7 @@ class Device:
 
     def snapshot(self):
         """The device as the inspection endpoints show it."""
-        return {"id": self.id, "name": self.name, "state": self.state, "account": self.owner.id,
+        return {"id": self.id, "name": self.name, "state": self.state, "account": self.owner.id, "tags": list(self.tags),
                 "services": [{"id": service.id, "name": service.name, "state": service.state} for service in self.services]}
 
 
@@ -347,6 +375,8 @@ class _Builder:
             raise WorldError(f"organization {account_id}: members must be ids of listed users: {', '.join(sorted(unknown))}")
         account = Account(id=account_id, email=_required(entry, "email", f"account {account_id}"), is_org=is_org, members=members)
         self.world.accounts[account_id] = account
+        for name in _tag_names(entry, f"account {account_id}"):
+            account.define_tag(name)
         for device_entry in entry.get("devices") or []:
             account.devices.append(self.device(device_entry, account))
 
@@ -358,7 +388,11 @@ class _Builder:
             state=_state(entry.get("state", "active"), f"device {device_id}"),
             hardware_id=entry.get("hardwareId"),
             owner=owner,
+            tags=_tag_names(entry, f"device {device_id}"),
         )
+        for name in device.tags:  # a tag on a device is one of its account's
+            if name not in owner.tags:
+                owner.define_tag(name)
         self.world.devices[id_key(device_id)] = device
         for service_entry in entry.get("services") or []:
             device.services.append(self._service(service_entry, device))
@@ -435,6 +469,20 @@ def _required(entry, key, where):
     return entry[key]
 
 
+def _tag_names(entry, where):
+    """The entry's `tags`: a list of distinct non-empty strings, which may be anything else (names are chosen by users)."""
+    names = entry.get("tags") or []
+    if not isinstance(names, list) or not all(isinstance(name, str) and name for name in names):
+        raise WorldError(f"{where}: tags must be a list of non-empty strings, not {names!r}")
+    if len(set(names)) != len(names):
+        raise WorldError(f"{where}: tags must not repeat a name: {names!r}")
+    return tuple(names)
+
+
+def _now():
+    return datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
 def _state(value, where):
     if value not in STATES:
         raise WorldError(f"{where}: state must be active or inactive, not {value!r}")
@@ -444,16 +492,20 @@ def _state(value, where):
 def generate_world(n_devices, key_id=DEMO_KEY_ID, secret=DEMO_SECRET):
     """A world of `n_devices` numbered devices for scale tests, with the demo's credentials.
 
-    Every device has an `ssh` service; every 5th also `web` (HTTP); every 10th is inactive.
+    Every device has an `ssh` service; every 5th also `web` (HTTP); every 10th is inactive. Odd devices are tagged
+    `eu-west`, even ones `us-east`, and 30 evenly spread ones (all of them in a world of fewer) also `canary`.
     """
     width = max(5, len(str(n_devices)))
+    canary_every = max(1, n_devices // 30)
     devices = []
     for index in range(1, n_devices + 1):
+        tags = ["eu-west" if index % 2 else "us-east"] + (["canary"] if index % canary_every == 0 else [])
         state = "inactive" if index % 10 == 0 else "active"
         services = [_generated_service(0x11, index, "ssh", 28, "${DEVICE_SSH_PORT:-22}")]
         if index % 5 == 0:
             services.append(_generated_service(0x12, index, "web", 7, "${DEVICE_HTTP_PORT:-80}"))
-        devices.append({"id": _generated_id(0x10, index), "name": f"device-{index:0{width}d}", "state": state, "services": services})
+        devices.append({"id": _generated_id(0x10, index), "name": f"device-{index:0{width}d}", "state": state, "services": services,
+                        "tags": tags})
     return {
         "access_keys": [{"id": key_id, "secret": secret, "user": DEMO_USER_ID}],
         "users": [{"id": DEMO_USER_ID, "email": DEMO_EMAIL, "devices": devices}],

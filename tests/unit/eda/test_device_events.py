@@ -246,6 +246,36 @@ def test_name_contains_and_application_filter_as_remoteit_device_info_does(sandb
     run(scenario)
 
 
+@pytest.mark.parametrize("case_sensitive", [True, False])
+def test_tags_select_devices_in_remote_it_and_a_device_tagged_later_appears(make_sandbox, case_sensitive):
+    sandbox = make_sandbox(tags_case_sensitive=case_sensitive)
+    key_id, secret = sandbox.credentials
+    tagger = RemoteitClient(key_id, secret, "the test", api_url=sandbox.url)
+
+    async def scenario():
+        kiosks = Stepper(DeviceWatcher(source_args(sandbox, initial=True, tags="KIOSK"), {}))
+        started = await kiosks.start()
+        assert summary(started) == [("online", "kiosk-lobby"), ("online", "KIOSK-LOBBY")]
+        assert [event["remoteit"]["device"]["tags"] for event in started] == [["kiosk"], ["Kiosk"]]
+        tagger.add_tags(["kiosk"], ["80:00:00:00:01:00:00:02"])
+        assert summary(await kiosks.poll()) == [("appeared", "pi-garage")]
+        tagger.remove_tags(["Kiosk"], ["80:00:00:00:01:00:00:05"])
+        assert summary(await kiosks.poll()) == [("disappeared", "KIOSK-LOBBY")]
+        await kiosks.stop()
+
+    sandbox.clear_requests()
+    run(scenario)
+    filters = [entry["variables"].get("tag") for entry in sandbox.requests() if entry["fields"] == ["login"]]
+    assert filters[:2] == [None, {"operator": "ANY", "values": ["kiosk", "Kiosk"]}], "the account's tags, then its devices"
+
+
+def test_a_tags_match_that_is_neither_any_nor_all_ends_the_source_at_once(sandbox):
+    with pytest.raises(RemoteitError, match="tags_match must be any or all, not 'most'"):
+        DeviceWatcher(source_args(sandbox, tags=["canary"], tags_match="most"), {})
+    with pytest.raises(RemoteitError, match="tags: '' is not a tag name"):
+        DeviceWatcher(source_args(sandbox, tags=[""]), {})
+
+
 def test_throttled_polls_back_off_exponentially_and_the_source_goes_on(sandbox, caplog):
     sandbox.add_faults([{"field": "login", "status": 429, "retry_after": 0, "times": 3}])
 
@@ -403,7 +433,7 @@ def test_an_unknown_application_ends_the_source_at_its_first_poll(sandbox):
 
 
 @pytest.mark.parametrize("args, message", [
-    ({"intreval": 5}, "unknown option intreval; it takes: interval, initial, name_contains, application, access_key_id"),
+    ({"intreval": 5}, "unknown option intreval; it takes: interval, initial, name_contains, application, tags, tags_match, access_key_id"),
     ({"interval": 0}, "interval must be 1 second or more"),
     ({"interval": "soon"}, "interval must be a whole number, not 'soon'"),
     ({"interval": "--5"}, "interval must be a whole number, not '--5'"),
@@ -475,8 +505,10 @@ HOSTILE_HEADER = "#jinja2:variable_start_string:'[[', variable_end_string:']]'\n
 
 
 def hostile_device(tmp_path):
-    """A device whose name and whose service's name touch a marker file in tmp_path, were they ever templated."""
+    """A device whose name, whose service's name and whose tag touch a marker file in tmp_path, were they ever
+    templated."""
     return {"id": "80:00:00:00:01:00:00:66", "name": HOSTILE_NAME % (tmp_path / "name-ran"),
+            "tags": [HOSTILE_NAME % (tmp_path / "tag-ran")],
             "services": [{"id": "80:00:00:00:01:00:66:01", "name": HOSTILE_SERVICE % (tmp_path / "service-ran"),
                           "application": 28},
                          {"id": "80:00:00:00:01:00:66:02", "name": HOSTILE_HEADER % (tmp_path / "header-ran"),
@@ -542,9 +574,10 @@ def test_names_read_as_registered_but_no_string_of_the_event_holds_a_template_de
     assert device["services"][1]["name"].endswith(" {" + WORD_JOINER), "a final { cannot make one with what follows"
     assert not [text for text in strings(event) if re.search(r"\{[{%#]", text) or text.startswith("#jinja2:")]
     assert visible(device["services"][0]["name"]) == hostile["services"][1]["name"]
+    assert [visible(tag) for tag in device["tags"]] == hostile["tags"]
     listed = as_device_info_lists(sandbox, hostile["name"])
-    assert {key: value for key, value in device.items() if key not in ("name", "services")} \
-        == {key: value for key, value in listed.items() if key not in ("name", "services")}, "the rest is as listed"
+    assert {key: value for key, value in device.items() if key not in ("name", "services", "tags")} \
+        == {key: value for key, value in listed.items() if key not in ("name", "services", "tags")}, "the rest is as listed"
 
 
 def test_a_playbook_that_run_playbook_starts_uses_hostile_names_as_text_and_runs_nothing(
@@ -555,11 +588,13 @@ def test_a_playbook_that_run_playbook_starts_uses_hostile_names_as_text_and_runs
     header = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[0].name }}"))
     service = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.services[1].name }}"))
     whole = templar.template(trust_as_template("{{ ansible_eda.event }}"))
+    tag = templar.template(trust_as_template("{{ ansible_eda.event.remoteit.device.tags[0] }}"))
     # What a playbook made of them, put where it would be templated again (a fact on 2.16-2.18, say): still text.
     again = templar.template(trust_as_template(name + " " + service))
     assert not list(tmp_path.glob("*-ran")), "a name ran a command"
     assert (visible(name), visible(service)) == (hostile["name"], hostile["services"][0]["name"])
     assert visible(header) == hostile["services"][1]["name"]
+    assert visible(tag) == hostile["tags"][0]
     assert visible(whole["remoteit"]["device"]["name"]) == hostile["name"]
     assert visible(again) == hostile["name"] + " " + hostile["services"][0]["name"]
     assert templar.template(trust_as_template("{{ ansible_eda.event.remoteit.type }}")) == "appeared"

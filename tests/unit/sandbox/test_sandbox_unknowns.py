@@ -105,7 +105,7 @@ def table_problems(readme_text):
 def test_the_readme_table_names_exactly_the_settings_that_answer_unknowns():
     text = README.read_text(encoding="utf-8")
     assert table_problems(text) == []
-    assert sorted({row for row, *_rest in table_entries(text)}) == [1, 2, 3, 4, 5, 6], "a row per unknown, tags left out"
+    assert sorted({row for row, *_rest in table_entries(text)}) == list(range(1, 11)), "a row per unknown"
 
 
 def doctored(old, new):
@@ -138,7 +138,8 @@ def test_the_switches_have_friendly_defaults_and_validated_values():
     assert {name: getattr(defaults, name) for name in UNKNOWN_SWITCHES} == {
         "disconnect_unknown": "error", "disconnect_unknown_message": "Connection not found", "sessions_list_unused": True,
         "clock_skew": 300, "session_ids": "same", "connect_session": "object", "id_case": "upper",
-        "ids_case_sensitive": False, "offline_proxies": "stay",
+        "ids_case_sensitive": False, "offline_proxies": "stay", "tags_case_sensitive": True, "add_tag_undefined": "create",
+        "remove_tag_absent": "true", "tag_device_id": "accepted",
     }
 
 
@@ -148,6 +149,8 @@ def test_the_switches_have_friendly_defaults_and_validated_values():
     ({"id_case": "Upper"}, "setting id_case must be 'upper' or 'lower'"),
     ({"ids_case_sensitive": "yes"}, "setting ids_case_sensitive must be false or true"),
     ({"offline_proxies": "closed"}, "setting offline_proxies must be 'stay' or 'close'"),
+    ({"remove_tag_absent": "maybe"}, "setting remove_tag_absent must be 'true' or 'false' or 'error'"),
+    ({"tag_device_id": "yes"}, "setting tag_device_id must be 'accepted' or 'refused'"),
     ({"disconnect_unknown_message": ""}, "setting disconnect_unknown_message must be a non-empty string"),
     ({"disconnect_unknown_message": 42}, "setting disconnect_unknown_message must be a non-empty string"),
 ])

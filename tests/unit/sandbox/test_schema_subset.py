@@ -79,5 +79,6 @@ def test_every_type_field_argument_and_enum_value_is_identical_in_production(sch
 def test_the_operations_the_collection_uses_are_present(schemas):
     subset = schemas[0]
     assert {"login", "applicationTypes", "version"} <= set(subset.query_type.fields)
-    assert set(subset.mutation_type.fields) == {"connect", "disconnect"}
-    assert {"id", "email", "devices", "device", "service", "sessions", "account"} <= set(subset.type_map["User"].fields)
+    assert set(subset.mutation_type.fields) == {"connect", "disconnect", "setTag", "addTag", "removeTag"}
+    assert {"id", "email", "devices", "device", "service", "sessions", "account", "tags"} <= set(subset.type_map["User"].fields)
+    assert "tags" in subset.type_map["Device"].fields

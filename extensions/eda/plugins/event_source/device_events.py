@@ -22,7 +22,8 @@ version_added: 0.1.0
 description:
   - An ansible-rulebook event source that watches the devices of a remote.it account, so that a rulebook can
     configure a device behind NAT the moment it comes back online.
-  - It asks remote.it for the account's devices every O(interval) seconds, one query per 1000 devices, and puts an
+  - It asks remote.it for the account's devices every O(interval) seconds, one query per 1000 devices (with
+    O(tags), one more for the account's tag names), and puts an
     event on the queue for each device that V(appeared), V(disappeared), came V(online) or went V(offline) since
     the last poll. A device that did not change never gets another event.
   - 'Each event is C({"remoteit": {"type": TYPE, "device": DEVICE}, "meta": {"hosts": HOST}}). DEVICE is the device
@@ -66,6 +67,22 @@ options:
       - Watch only devices with a service of this application type, by name such as V(ssh) or by id such as V(28),
         as the option of M(community.remoteit.remoteit_device_info).
     type: str
+  tags:
+    description:
+      - Watch only devices with these remote.it tags (any of them, or all with O(tags_match=all)), compared
+        case-insensitively, as the option of M(community.remoteit.remoteit_device_info).
+      - remote.it selects the devices itself, so the account's other devices are never fetched; each poll then
+        costs one more query, for the account's tag names.
+      - A device that gets a tag so that it matches V(appeared); one that loses it V(disappeared). Each event's
+        DEVICE has its tags in C(tags).
+    type: list
+    elements: str
+  tags_match:
+    description:
+      - Whether a device needs V(any) of O(tags) or V(all) of them.
+    type: str
+    choices: [any, all]
+    default: any
   access_key_id:
     description:
       - The remote.it access key id (R3_ACCESS_KEY_ID) that signs API requests.
@@ -148,6 +165,10 @@ EXAMPLES = r"""
     name_contains: kiosk-
     interval: 300
     initial: true
+
+# Only the devices tagged canary in remote.it; a device tagged later appears, one untagged disappears.
+- community.remoteit.device_events:
+    tags: [canary]
 """
 
 
@@ -177,6 +198,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._devices import
     device_matches,
     named_hosts,
 )
+from ansible_collections.community.remoteit.plugins.plugin_utils._tags import MATCHES, api_filter, checked_tags  # noqa: E402
 from ansible_collections.community.remoteit.plugins.plugin_utils._options import (  # noqa: E402
     CONNECTION_OPTIONS,
     SECRET_OPTIONS,
@@ -192,6 +214,8 @@ SOURCE_OPTIONS = {
     "initial": ("bool", False),
     "name_contains": ("str", None),
     "application": ("str", None),
+    "tags": ("list", None),
+    "tags_match": ("str", "any"),
 }
 # The shared options of CONNECTION_OPTIONS the source takes: it opens no proxy, so it records none.
 SHARED_OPTIONS = tuple(name for name in CONNECTION_OPTIONS if name != "connections_file")
@@ -225,6 +249,11 @@ class DeviceWatcher:
         self.initial = own["initial"]
         self.name_contains = own["name_contains"]
         self.application = own["application"]
+        self.tags = checked_tags(own["tags"], "community.remoteit.device_events: tags")
+        if own["tags_match"] not in MATCHES:
+            raise InvalidInputError("community.remoteit.device_events: tags_match must be %s, not %s"
+                                    % (" or ".join(MATCHES), shown(own["tags_match"])))
+        self.tags_match = own["tags_match"]
         self.client = build_client(connection_options(args, environ), direct_sources(args, ARGUMENTS_PLACE),
                                    LOGGER.warning)
         http_library()  # the first request would need it: a missing library ends the source now, not each poll
@@ -239,9 +268,12 @@ class DeviceWatcher:
         if self.application and self.application_id is None:
             self.application_id = application_id(self.client, self.application)
         seen = {}
-        # Host names are given over all the account's devices, in the API's order, as the inventory gives them.
-        for host, device in named_hosts(self.client.iter_devices()):
-            if device_matches(device, name_contains=self.name_contains, application=self.application_id):
+        # Host names are given over all the account's devices (of the tags), in the API's order, as the inventory
+        # gives them.
+        listed = self.client.iter_devices(tag=api_filter(self.client, self.tags, self.tags_match))
+        for host, device in named_hosts(listed):
+            if device_matches(device, name_contains=self.name_contains, application=self.application_id,
+                              tags=self.tags, tags_match=self.tags_match):
                 seen[device["id"]] = (host, device)
         known, self.known = self.known, seen
         if known is None:
@@ -327,6 +359,13 @@ def _option(name, kind, value, default):
             return value
         if isinstance(value, str) and re.fullmatch(r"[+-]?[0-9]+", value.strip()):
             return int(value)
+    elif kind == "list":
+        if isinstance(value, list):
+            return value  # its items are checked where they are used (checked_tags)
+        if isinstance(value, str):
+            return [item.strip() for item in value.split(",")]  # as Ansible reads a list option given as text
+        if isinstance(value, int) and not isinstance(value, bool):
+            return [value]
     elif isinstance(value, (str, int)) and not isinstance(value, bool):  # application: 28 is a YAML integer
         return str(value)
     raise InvalidInputError("community.remoteit.device_events: %s must be %s, not %s"

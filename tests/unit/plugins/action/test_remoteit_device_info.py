@@ -63,7 +63,7 @@ def test_filters_select_the_devices(run_action, filters, names):
 def test_devices_are_listed_with_their_services(run_action):
     result = run_action("remoteit_device_info", fleet(), name="kiosk-lobby")
     assert result["devices"] == [{
-        "id": "80:00:00:00:04:00:00:00", "name": "kiosk-lobby", "state": "active", "online": True,
+        "id": "80:00:00:00:04:00:00:00", "name": "kiosk-lobby", "state": "active", "online": True, "tags": [],
         "services": [{"id": "80:00:00:00:04:00:00:01", "name": "web", "application": HTTP, "application_name": "HTTP",
                       "port": 80, "host": "localhost", "state": "active", "enabled": True}]}]
 
@@ -81,3 +81,31 @@ def test_an_invalid_state_fails_naming_the_choices(run_action):
     assert result["failed"] is True
     assert "value of state must be one of: active, inactive, got: up" in result["msg"]
     assert client.calls == []
+
+
+def tagged_fleet():
+    return FakeApplicationsClient([
+        device("pi-kitchen", "80:00:00:00:01:00:00:00", tags=["canary", "eu-west"]),
+        device("pi-garage", "80:00:00:00:02:00:00:00", tags=["EU-WEST"]),
+        device("kiosk", "80:00:00:00:03:00:00:00", state="inactive", tags=["canary"]),
+    ])
+
+
+@pytest.mark.parametrize("filters, names, sent", [
+    ({"tags": ["canary"]}, ["pi-kitchen", "kiosk"], {"operator": "ANY", "values": ["canary"]}),
+    ({"tags": ["eu-west", "canary"], "tags_match": "all"}, ["pi-kitchen"],
+     {"operator": "ANY", "values": ["eu-west", "EU-WEST", "canary"]}),
+    ({"tags": ["canary"], "state": "active"}, ["pi-kitchen"], {"operator": "ANY", "values": ["canary"]}),
+    ({"tags": ["eu-west"], "name_contains": "garage"}, ["pi-garage"], {"operator": "ANY", "values": ["eu-west", "EU-WEST"]}),
+])
+def test_tags_are_sent_to_remote_it_and_combine_with_the_other_filters(run_action, filters, names, sent):
+    client = tagged_fleet()
+    result = run_action("remoteit_device_info", client, **filters)
+    assert [item["name"] for item in result["devices"]] == names
+    assert [call[2] for call in client.calls if call[0] == "devices"] == [sent]
+    assert result["devices"][0]["tags"] == next(item["tags"] for item in client.devices if item["name"] == names[0])
+
+
+def test_an_invalid_tags_match_is_refused(run_action):
+    result = run_action("remoteit_device_info", tagged_fleet(), tags=["canary"], tags_match="most")
+    assert result["failed"] is True and "tags_match" in result["msg"]

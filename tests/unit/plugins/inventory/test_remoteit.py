@@ -6,6 +6,7 @@
 from __future__ import annotations
 
 import datetime
+import itertools
 import json
 import os
 import signal
@@ -145,7 +146,7 @@ def test_on_demand_hands_the_hosts_what_the_inventory_file_sets_but_never_the_ac
     hostvars = inventory.get_host("pi-garage").vars
     assert {name: value for name, value in hostvars.items() if name.startswith("remoteit_")
             and name not in ("remoteit_device_id", "remoteit_device_name", "remoteit_state", "remoteit_online",
-                             "remoteit_services")} == {
+                             "remoteit_services", "remoteit_tags")} == {
         "remoteit_device": "80:00:00:00:02:00:00:00", "remoteit_service": "ssh",
         "remoteit_inventory_selection": {"device": "80:00:00:00:02:00:00:00", "service": "ssh",
                                          "service_id": "80:00:00:00:02:00:00:01"}, "remoteit_api_url": client.api_url, "remoteit_account_id": "acct-1",
@@ -216,11 +217,10 @@ def test_eager_opens_proxies_and_reuses_them_next_time_asking_remoteit_once(buil
 
 def age_records(path, seconds):
     """Make the connections file's records `seconds` old, never confirmed."""
-    document = json.loads(path.read_text())
     created = datetime.datetime.now(datetime.timezone.utc) - datetime.timedelta(seconds=seconds)
-    for record in document["connections"]:
-        record.update(created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), confirmed_at=None, expires_at=None)
-    path.write_text(json.dumps(document))
+    with ConnectionStore(str(path)).update() as records:
+        for record in records:
+            record.update(created=created.strftime("%Y-%m-%dT%H:%M:%SZ"), confirmed_at=None, expires_at=None)
 
 
 class ConcurrencyProbe:
@@ -243,6 +243,8 @@ class ConcurrencyProbe:
             def __init__(self):
                 super().__init__(probe.devices)
                 self.threads = set()
+                # Connection ids unique across the clients, as remote.it's are: the connections file keeps a record per id.
+                self._ids = itertools.count(100 * len(probe.clients) + 1)
 
             def connect(self, service_id, host_ip, after_lost_answer=None):
                 self.threads.add(threading.get_ident())
@@ -276,7 +278,7 @@ def test_eager_opens_connect_workers_proxies_at_once_each_thread_with_a_client_o
     assert sum(client.count("connect") for client in workers) == 9
     assert all(len(client.threads) == 1 for client in workers)
     assert len({ident for client in workers for ident in client.threads}) == 3
-    records = json.loads(connections_file.read_text())["connections"]
+    records = ConnectionStore(str(connections_file)).records()
     assert sorted(record["service_id"] for record in records) == sorted(item["services"][0]["id"] for item in fleet)
     assert all("ansible_port" in inventory.get_host(item["name"]).vars for item in fleet)
 
@@ -318,7 +320,7 @@ def test_eager_keeps_every_device_it_could_reach_and_leaves_out_the_others_with_
     assert all("ansible_host" in host.vars for host in inventory.hosts.values())
     assert warnings == ["remote.it inventory: device 'pi-01' [80:00:00:00:05:00:01:00]: remote.it refused: quota "
                         "exceeded; the device is left out of this inventory"]
-    records = json.loads(connections_file.read_text())["connections"]
+    records = ConnectionStore(str(connections_file)).records()
     assert len(records) == 5 and failing not in {record["service_id"] for record in records}
 
 
@@ -566,3 +568,44 @@ def test_the_cache_takes_the_api_url_as_the_client_normalized_it(build_cached, m
     assert sorted(build_cached(api_url="https://api.example/graphql/v1/", account_id="", **key).hosts) == ["pi-0"]
     assert sorted(build_cached(api_url="https://api.example/graphql/v1", **key).hosts) == ["pi-0"]
     assert [client.count("devices") for client in clients] == [1, 0]
+
+
+# -- tags ---------------------------------------------------------------------------------------------------------------
+
+def tagged_fleet():
+    return [device("pi-kitchen", "80:00:00:00:01:00:00:00", tags=["canary", "eu-west"]),
+            device("pi-garage", "80:00:00:00:02:00:00:00", tags=["eu-west"]),
+            device("gateway", "80:00:00:00:03:00:00:00", state="inactive", tags=["Canary", "line 3/{{ x }}"]),
+            device("kiosk", "80:00:00:00:04:00:00:00")]
+
+
+def test_tags_select_devices_in_remote_it_and_each_tag_makes_a_keyed_group(build_inventory):
+    client = FakeClient(tagged_fleet())
+    inventory = build_inventory(client, tags=["canary"], keyed_groups=[{"key": "remoteit_tags", "prefix": "tag"}])
+    assert sorted(inventory.hosts) == ["gateway", "pi-kitchen"]
+    assert [call for call in client.calls if call[0] == "devices"] == [
+        ("devices", None, {"operator": "ANY", "values": ["canary", "Canary"]})]
+    assert inventory.get_host("gateway").vars["remoteit_tags"] == ["Canary", "line 3/{{ x }}"]
+    assert sorted(name for name in inventory.groups if name.startswith("tag_")) == [
+        "tag_Canary", "tag_canary", "tag_eu_west", "tag_line_3____x___"]
+
+
+def test_tags_combine_with_the_other_filters(build_inventory):
+    inventory = build_inventory(FakeClient(tagged_fleet()), tags=["canary", "eu-west"], tags_match="all",
+                                include_inactive=False)
+    assert sorted(inventory.hosts) == ["pi-kitchen"]
+
+
+def test_the_cache_keeps_the_device_lists_of_other_tags_apart(build_cached):
+    assert sorted(build_cached(account_client(tagged_fleet()), tags=["eu-west"]).hosts) == ["pi-garage", "pi-kitchen"]
+    other = account_client(tagged_fleet())
+    assert sorted(build_cached(other, tags=["canary"]).hosts) == ["gateway", "pi-kitchen"] and other.count("devices") == 1
+    cached = account_client([])
+    assert sorted(build_cached(cached, tags=["EU-WEST"]).hosts) == ["pi-garage", "pi-kitchen"]
+    assert cached.count("devices") == 0, "the same tags in another case are the same list"
+
+
+def test_a_cached_device_list_without_tags_is_fetched_again():
+    cached = [{key: value for key, value in device("pi-kitchen", "80:00:00:00:01:00:00:00").items() if key != "tags"}]
+    assert inventory_module()._from_cache(json.dumps(cached)) is None
+    assert inventory_module()._from_cache(json.dumps([device("p", "80:00:00:00:01:00:00:00", tags=[1])])) is None

@@ -5,15 +5,18 @@
 
 from __future__ import annotations
 
+import errno
 import json
 import multiprocessing
 import os
+import re
 import stat
 import threading
 import time
 
 import pytest
 
+from ansible_collections.community.remoteit.plugins.plugin_utils import _connections
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
@@ -35,9 +38,49 @@ def proxy(record_id="c1", **fields):
 
 
 def write(path, records, mode=0o600):
+    """A connections file of format 1, as versions before the journal wrote it."""
     path.write_text(json.dumps({"version": 1, "connections": records}))
     os.chmod(path, mode)
     return path
+
+
+def write_journal(path, records, generation="0123456789abcdef", mode=0o600):
+    """A connections file of format 2: a header and a put per record."""
+    path.write_text("".join(json.dumps(line) + "\n" for line in [{"version": 2, "generation": generation}]
+                            + [{"put": record} for record in records]))
+    os.chmod(path, mode)
+    return path
+
+
+def lines(path):
+    """The journal's complete lines, parsed: its header first."""
+    complete = open(path, "rb").read().rpartition(b"\n")[0]
+    return [json.loads(line) for line in complete.split(b"\n")] if complete else []
+
+
+def fold(path):
+    """The records a journal leaves, folded here independently of the code under test."""
+    records = {}
+    for line in lines(path)[1:]:
+        if "put" in line:
+            records[line["put"]["id"]] = line["put"]
+        else:
+            records.pop(line["delete"], None)  # as the collection folds a delete of a record already gone
+    return list(records.values())
+
+
+def forget_what_this_process_read(monkeypatch):
+    """This process reads the file afresh, as another one would."""
+    monkeypatch.setattr(_connections, "_JOURNALS", {})
+
+
+def in_another_process(action, *args):
+    """Run action(*args) in a forked process (as Ansible's workers are): what it reads and writes does not reach
+    this process's cache."""
+    worker = multiprocessing.get_context("fork").Process(target=action, args=args)
+    worker.start()
+    worker.join(60)
+    assert worker.exitcode == 0
 
 
 def test_records_round_trip_in_a_private_file(tmp_path):
@@ -47,7 +90,10 @@ def test_records_round_trip_in_a_private_file(tmp_path):
         records.append(proxy("c1"))
     assert store.records() == [proxy("c1")]
     assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
-    assert json.loads(open(store.path).read())["version"] == 1
+    header = lines(store.path)[0]
+    assert list(header) == ["version", "generation"] and header["version"] == 2
+    assert re.fullmatch("[0-9a-f]{16}", header["generation"])
+    assert fold(store.path) == [proxy("c1")]
 
 
 def test_an_unchanged_update_does_not_rewrite_the_file(tmp_path):
@@ -60,21 +106,33 @@ def test_an_unchanged_update_does_not_rewrite_the_file(tmp_path):
     assert os.stat(store.path).st_mtime_ns == before
 
 
+HEADER = '{"version": 2, "generation": "0123456789abcdef"}\n'
+PUT = json.dumps({"put": proxy("c1")}) + "\n"
+
+
 @pytest.mark.parametrize("content, reason", [
-    ("{not json", "not valid JSON"),
-    ('{"version": 1, "connections": {}}', "no 'connections' list"),
-    ('{"version": 9, "connections": []}', "format version 9"),
+    ("{not json", "it is not valid JSON"),
+    ('{"version": 1, "connections": {}}', "it has no 'connections' list"),
+    ('{"version": 9, "connections": []}', "its format version 9 is neither 1 nor 2"),
+    ('{"version": 3, "generation": "ab"}\n{"put": {}}\n', "its format version 3 is neither 1 nor 2"),
     ('{"version": 1, "connections": [{"port": 1}]}', "its record connections[0] is not valid: id: "),
+    (HEADER + PUT + '{"put": {"id": "c2", "port": 1\n' + PUT, "its line 3 is not valid JSON (Expecting"),
+    (HEADER + PUT + "\n", "its line 3 is not valid JSON"),
+    (HEADER + '{"put": {"port": 1}}\n', "its record on line 2 is not valid: id: "),
+    (HEADER + '{"put": "c1"}\n', "its record on line 2 is not valid: it is not an object"),
+    (HEADER + PUT + '{"delete": 5}\n', 'its line 3 is neither {"put": record} nor {"delete": id}'),
+    (HEADER + '{"put": %s, "delete": "c1"}\n' % json.dumps(proxy("c1")), "its line 2 is neither"),
+    (HEADER + PUT + "[]\n", "its line 3 is neither"),
 ])
 def test_a_corrupt_file_stops_with_a_clear_error_and_is_kept(tmp_path, content, reason):
     path = tmp_path / "connections.json"
     path.write_text(content)
     store = ConnectionStore(str(path))
-    with pytest.raises(RemoteitError) as error:
-        with store.update() as records:
-            records.append(proxy("c2"))
-    assert reason in str(error.value) and str(path) in str(error.value)
-    assert error.value.kind == "connections_file"
+    for action in (read, change):
+        with pytest.raises(RemoteitError) as error:
+            action(store)
+        assert ("connections file %s cannot be used: %s" % (path, reason)) in str(error.value)
+        assert error.value.kind == "connections_file"
     assert path.read_text() == content
 
 
@@ -312,13 +370,15 @@ def test_a_lock_in_the_lock_directory_that_is_a_symbolic_link_is_refused(tmp_pat
     ({"service_id": "80:00:00:00:01:00:00:01' -oProxyCommand='x"}, "service_id: "),
     ({"host_ip": "latching; x"}, "host_ip: 'latching; x' is not an IP address"),
 ])
-def test_a_malformed_record_is_an_error_naming_the_file_the_record_and_the_field(tmp_path, fields, problem):
-    path = write(tmp_path / "connections.json", [proxy("c1"), proxy("c2", **fields)])
+@pytest.mark.parametrize("write_file, where", [(write, "connections[1]"), (write_journal, "on line 3")])
+def test_a_malformed_record_is_an_error_naming_the_file_the_record_and_the_field(
+        tmp_path, fields, problem, write_file, where):
+    path = write_file(tmp_path / "connections.json", [proxy("c1"), proxy("c2", **fields)])
     before = path.read_text()
     for action in (read, change):
         message = refusal(action, ConnectionStore(str(path)))
-        assert message.startswith("connections file %s cannot be used: its record connections[1] (id c2) is not valid: "
-                                  % path)
+        assert message.startswith("connections file %s cannot be used: its record %s (id c2) is not valid: "
+                                  % (path, where))
         assert problem in message
         assert message.endswith("It was left as it is: repair it, or move it aside to start a new one (proxies it "
                                 "recorded stay open until they expire).")
@@ -359,32 +419,39 @@ def test_records_this_code_writes_are_read_back(tmp_path):
     assert reverse_proxy["reverse_proxy"] is True and reverse_proxy["port"] is None
 
 
-def test_a_record_is_checked_once_per_process_and_again_once_it_changes(tmp_path, monkeypatch):
-    from ansible_collections.community.remoteit.plugins.plugin_utils import _connections
-    monkeypatch.setattr(_connections, "_CHECKED", set())
-    store = ConnectionStore(str(write(tmp_path / "connections.json", [proxy("c1"), proxy("c2")])))
+def test_a_record_is_checked_once_per_process_and_a_later_line_is_checked_as_it_is_read(tmp_path, monkeypatch):
+    store = ConnectionStore(str(write_journal(tmp_path / "connections.json", [proxy("c1"), proxy("c2")])))
     checked = []
     real_check = _connections._untrusted.record
     monkeypatch.setattr(_connections._untrusted, "record", lambda item: checked.append(item["id"]) or real_check(item))
     assert [record["id"] for record in store.records()] == ["c1", "c2"]
     assert [record["id"] for record in store.records()] == ["c1", "c2"]
     assert checked == ["c1", "c2"]
-    os.replace(write(tmp_path / "next.json", [proxy("c1"), proxy("c3")]), store.path)  # another process's write
+    with open(store.path, "a") as journal:  # another process's change
+        journal.write(json.dumps({"put": proxy("c3")}) + "\n" + json.dumps({"delete": "c2"}) + "\n")
     assert [record["id"] for record in store.records()] == ["c1", "c3"]
     assert checked == ["c1", "c2", "c3"]
-    os.replace(write(tmp_path / "next.json", [proxy("c1"), proxy("c3", port="22; touch x")]), store.path)
-    with pytest.raises(RemoteitError, match=r"connections\[1\] \(id c3\) is not valid: port"):
+    with open(store.path, "a") as journal:
+        journal.write(json.dumps({"put": proxy("c1", port=True, url="tcp://proxy.example:1")}) + "\n")
+    with pytest.raises(RemoteitError, match=r"its record on line 6 \(id c1\) is not valid: port: True is not a port"):
         store.records()
+    with pytest.raises(RemoteitError, match="on line 6"):
+        store.records()  # the line is refused again, not skipped
 
 
-def test_an_edit_in_place_of_the_same_size_is_read(tmp_path):
-    path = write(tmp_path / "connections.json", [proxy("c1", port=33000)])
+@pytest.mark.parametrize("write_file", [write, write_journal])
+def test_an_edit_in_place_of_the_same_size_is_read(tmp_path, write_file):
+    """A journal edited in place (its last line, as an editor that keeps the inode would) or replaced by a file that
+    keeps its generation is read again in full."""
+    path = write_file(tmp_path / "connections.json", [proxy("c1", port=33000)])
     store = ConnectionStore(str(path))
     assert store.records()[0]["port"] == 33000
     path.write_text(path.read_text().replace("33000", "33001"))
     later = os.stat(path).st_mtime_ns + 10 ** 9  # an editor's write, a moment later
     os.utime(path, ns=(later, later))
     assert store.records()[0]["port"] == 33001
+    os.replace(write_file(tmp_path / "edited.json", [proxy("c1", port=33002)]), path)
+    assert store.records()[0]["port"] == 33002
 
 
 def test_a_record_a_caller_changes_is_not_changed_in_the_next_read(tmp_path):
@@ -396,14 +463,311 @@ def test_a_record_a_caller_changes_is_not_changed_in_the_next_read(tmp_path):
         records[0]["host"] = "changed.example"
         assert records[0]["port"] == 33000
     assert store.records() == [proxy("c1", host="changed.example")]
-    assert json.loads(open(store.path).read())["connections"] == [proxy("c1", host="changed.example")]
+    assert fold(store.path) == [proxy("c1", host="changed.example")]
 
 
-def test_a_checked_record_does_not_vouch_for_one_that_differs_only_in_a_values_type(tmp_path, monkeypatch):
-    from ansible_collections.community.remoteit.plugins.plugin_utils import _connections
-    monkeypatch.setattr(_connections, "_CHECKED", set())
-    store = ConnectionStore(str(write(tmp_path / "connections.json", [proxy("c1", port=1, url="tcp://proxy.example:1")])))
-    assert store.records()[0]["port"] == 1
-    os.replace(write(tmp_path / "next.json", [proxy("c1", port=True, url="tcp://proxy.example:1")]), store.path)
-    with pytest.raises(RemoteitError, match=r"connections\[0\] \(id c1\) is not valid: port"):
-        store.records()
+def test_a_record_the_caller_keeps_after_the_change_is_not_the_one_recorded(tmp_path):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    with store.update() as records:
+        kept = proxy("c1")
+        records.append(kept)
+    kept["port"] = 1
+    assert store.records() == [proxy("c1")]
+
+
+# ---- the journal ---------------------------------------------------------------------------------
+
+def put(store, *records):
+    with store.update() as stored:
+        known = {record["id"]: index for index, record in enumerate(stored)}
+        for record in records:
+            if record["id"] in known:
+                stored[known[record["id"]]] = record
+            else:
+                stored.append(record)
+
+
+def delete(store, record_id):
+    with store.update() as records:
+        records[:] = [record for record in records if record["id"] != record_id]
+
+
+def test_a_change_appends_its_line_to_the_same_file(tmp_path):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"), proxy("c2"))
+    inode, size = os.stat(store.path).st_ino, os.stat(store.path).st_size
+    put(store, proxy("c2", port=33002))
+    assert os.stat(store.path).st_ino == inode
+    assert open(store.path, "rb").read()[size:] == (json.dumps({"put": proxy("c2", port=33002)}, sort_keys=True)
+                                                    + "\n").encode()
+    assert lines(store.path)[-1] == {"put": proxy("c2", port=33002)}  # tail shows the latest change
+    assert store.records() == fold(store.path) == [proxy("c1"), proxy("c2", port=33002)]
+
+
+@pytest.mark.parametrize("count", [10, 1000])
+def test_a_change_writes_one_line_whatever_the_number_of_records(tmp_path, count):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, *(proxy("c%d" % index) for index in range(count)))
+    before = open(store.path, "rb").read()
+    put(store, proxy("c5", confirmed_at="2026-01-01T00:10:00Z"))
+    after = open(store.path, "rb").read()
+    assert after.startswith(before)
+    assert after[len(before):] == (json.dumps({"put": proxy("c5", confirmed_at="2026-01-01T00:10:00Z")},
+                                              sort_keys=True) + "\n").encode()
+
+
+def test_a_record_dropped_is_a_delete_line(tmp_path, monkeypatch):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"), proxy("c2"), proxy("c3"))
+    delete(store, "c2")
+    assert lines(store.path)[-1] == {"delete": "c2"}
+    assert [record["id"] for record in store.records()] == ["c1", "c3"]
+    forget_what_this_process_read(monkeypatch)
+    assert [record["id"] for record in store.records()] == ["c1", "c3"]
+
+
+def test_one_change_of_several_records_is_one_append_puts_first(tmp_path):
+    """An intent replaced by the record of the proxy its connect opened: were the write cut short, the record
+    would be there, and the intent merely late to go."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"), proxy("c2"))
+    with store.update() as records:
+        records[:] = [records[1], proxy("c3")]
+    assert lines(store.path)[-2:] == [{"put": proxy("c3")}, {"delete": "c1"}]
+    assert store.records() == [proxy("c2"), proxy("c3")]
+
+
+def test_the_journal_is_compacted_once_it_outgrows_its_records(tmp_path, monkeypatch):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, *(proxy("c%d" % index) for index in range(10)))
+    generations = {lines(store.path)[0]["generation"]}
+    longest = 0
+    for change in range(300):
+        put(store, proxy("c3", port=30000 + change))
+        longest = max(longest, len(lines(store.path)) - 1)
+        generations.add(lines(store.path)[0]["generation"])
+    assert longest <= 2 * 10 + 64
+    assert len(generations) >= 300 // (10 + 64)
+    assert stat.S_IMODE(os.stat(store.path).st_mode) == 0o600
+    expected = [proxy("c%d" % index, **({"port": 30299} if index == 3 else {})) for index in range(10)]
+    assert store.records() == fold(store.path) == expected
+    forget_what_this_process_read(monkeypatch)
+    assert store.records() == expected
+
+
+def _change_many_times(path, record_id, times):
+    store = ConnectionStore(path)
+    for change in range(times):
+        put(store, proxy(record_id, port=40000 + change))
+
+
+def test_a_reader_that_read_the_journal_before_another_process_compacted_it_reads_the_new_one(tmp_path):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"), proxy("c2"))
+    assert store.records() == [proxy("c1"), proxy("c2")]
+    inode, generation = os.stat(store.path).st_ino, lines(store.path)[0]["generation"]
+    in_another_process(_change_many_times, store.path, "c2", 100)
+    assert os.stat(store.path).st_ino != inode and lines(store.path)[0]["generation"] != generation
+    assert store.records() == [proxy("c1"), proxy("c2", port=40099)]
+    put(store, proxy("c3"))  # a writer with the same stale cache
+    assert store.records() == fold(store.path) == [proxy("c1"), proxy("c2", port=40099), proxy("c3")]
+
+
+def test_a_new_journal_in_the_same_inode_is_told_apart_by_its_generation(tmp_path):
+    """A compaction's new file may get the inode a former file freed, be no shorter than what was read of it, and
+    end in the very line read last: only its header tells that the lines before differ."""
+    path = write_journal(tmp_path / "connections.json", [proxy("c1"), proxy("c2")], generation="1" * 16)
+    store = ConnectionStore(str(path))
+    assert store.records() == [proxy("c1"), proxy("c2")]
+    inode = os.stat(path).st_ino
+    with open(path, "r+") as reused:  # the same inode and length, another generation and first record
+        reused.write("".join(json.dumps(line) + "\n" for line in [
+            {"version": 2, "generation": "2" * 16}, {"put": proxy("c3")}, {"put": proxy("c2")}]))
+    assert os.stat(path).st_ino == inode
+    assert store.records() == [proxy("c3"), proxy("c2")]
+
+
+def test_an_incomplete_last_line_is_ignored_by_readers_and_cut_away_by_the_next_writer(tmp_path, monkeypatch):
+    """A writer that died mid-append leaves a line without its end."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    torn = json.dumps({"put": proxy("c2")})[:-1].encode()
+    with open(store.path, "ab") as journal:
+        journal.write(torn)
+    before = open(store.path, "rb").read()
+    assert store.records() == [proxy("c1")]
+    forget_what_this_process_read(monkeypatch)
+    assert store.records() == [proxy("c1")]
+    assert open(store.path, "rb").read() == before
+    put(store, proxy("c3"))
+    text = open(store.path, "rb").read()
+    assert torn not in text and text.endswith(b"\n")
+    assert store.records() == fold(store.path) == [proxy("c1"), proxy("c3")]
+
+
+def test_a_complete_last_line_without_its_newline_is_kept_and_ended_by_the_next_writer(tmp_path):
+    """A hand edit may leave the last line without its end: readers wait for it, a writer holding the lock knows
+    nobody is writing it and keeps it."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    with open(store.path, "ab") as journal:
+        journal.write(json.dumps({"put": proxy("c2")}).encode())
+    assert store.records() == [proxy("c1")]
+    put(store, proxy("c3"))
+    assert store.records() == fold(store.path) == [proxy("c1"), proxy("c2"), proxy("c3")]
+
+
+@pytest.mark.parametrize("tail", [b"GARBAGE", b'{"other": 1}'])
+def test_a_last_line_that_is_no_change_is_refused_by_the_writer_and_left_as_it_is(tmp_path, tail):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    with open(store.path, "ab") as journal:
+        journal.write(tail)
+    before = open(store.path, "rb").read()
+    with pytest.raises(RemoteitError, match=r"its line 3 is neither"):
+        put(store, proxy("c2"))
+    assert open(store.path, "rb").read() == before
+
+
+def test_a_file_read_in_several_short_reads_loses_nothing(tmp_path, monkeypatch):
+    """One pread may return less than asked (2 GiB on Linux, less on some network filesystems)."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, *[proxy("c%d" % index) for index in range(20)])
+    forget_what_this_process_read(monkeypatch)
+    real_pread = os.pread
+    monkeypatch.setattr(os, "pread", lambda fd, size, offset: real_pread(fd, min(size, 4000), offset))
+    put(store, proxy("new"))
+    assert [record["id"] for record in fold(store.path)] == ["c%d" % index for index in range(20)] + ["new"]
+
+
+def test_a_line_completed_later_is_read_then(tmp_path):
+    """A reader may meet a change as it is being written: it reads it once it is whole."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    line = json.dumps({"put": proxy("c2")}) + "\n"
+    with open(store.path, "a") as journal:
+        journal.write(line[:100])
+        journal.flush()
+        assert store.records() == [proxy("c1")]
+        journal.write(line[100:])
+    assert store.records() == [proxy("c1"), proxy("c2")]
+
+
+def test_a_failed_append_leaves_the_journal_as_it_was(tmp_path, monkeypatch):
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    before = open(store.path, "rb").read()
+
+    def full_disk(_fd):
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(os, "fsync", full_disk)
+    assert refusal(lambda store: put(store, proxy("c2")), store) == (
+        "cannot write connections file %s: No space left on device" % store.path)
+    assert open(store.path, "rb").read() == before
+    assert store.records() == [proxy("c1")]
+
+
+@pytest.mark.parametrize("content", [
+    HEADER + PUT + '{"put": ',  # a change being written
+    json.dumps({"version": 1, "connections": [proxy("c1")]}),
+])
+def test_a_reader_never_writes(tmp_path, content):
+    path = tmp_path / "connections.json"
+    path.write_text(content)
+    os.chmod(path, 0o600)
+    os.utime(path, ns=(10 ** 18, 10 ** 18))
+    before = (path.read_bytes(), os.stat(path).st_mtime_ns, os.stat(path).st_ino)
+    for _read in range(3):
+        assert ConnectionStore(str(path)).records() == [proxy("c1")]
+    assert (path.read_bytes(), os.stat(path).st_mtime_ns, os.stat(path).st_ino) == before
+    assert sorted(os.listdir(tmp_path)) == ["connections.json"]
+
+
+def test_a_file_of_format_1_is_read_as_it_is_and_rewritten_as_a_journal_by_the_first_change(tmp_path):
+    path = write(tmp_path / "connections.json", [proxy("c1"), proxy("c2")])
+    store = ConnectionStore(str(path))
+    before = path.read_text()
+    assert store.records() == [proxy("c1"), proxy("c2")]
+    with store.update():
+        pass
+    assert path.read_text() == before
+    put(store, proxy("c3"))
+    assert lines(path)[0]["version"] == 2
+    assert lines(path)[1:] == [{"put": proxy("c1")}, {"put": proxy("c2")}, {"put": proxy("c3")}]
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+    assert ConnectionStore(str(path)).records() == [proxy("c1"), proxy("c2"), proxy("c3")]
+
+
+def test_a_file_the_user_may_not_write_to_is_replaced_by_a_change(tmp_path, monkeypatch):
+    """As a file of another user would be, but for its owner: its checks pass, and the directory is the user's."""
+    store = ConnectionStore(str(tmp_path / "connections.json"))
+    put(store, proxy("c1"))
+    inode = os.stat(store.path).st_ino
+    real_open = ConnectionStore._open
+
+    def read_only(self, name, dir_fd, flags, in_directory=None):
+        if name == self.name and flags & os.O_RDWR:
+            raise PermissionError(errno.EACCES, "Permission denied")
+        return real_open(self, name, dir_fd, flags, in_directory)
+
+    monkeypatch.setattr(ConnectionStore, "_open", read_only)
+    put(store, proxy("c2"))
+    assert os.stat(store.path).st_ino != inode
+    assert fold(store.path) == [proxy("c1"), proxy("c2")]
+
+
+@needs_root
+def test_a_file_of_another_user_the_user_may_not_write_to_is_refused_as_it_is_read(tmp_path, monkeypatch):
+    path = write_journal(tmp_path / "connections.json", [proxy("c1")])
+    os.chown(path, ANOTHER_UID, -1)
+    real_open = ConnectionStore._open
+
+    def as_a_user(self, name, dir_fd, flags, in_directory=None):
+        if name == self.name and flags & os.O_RDWR:
+            raise PermissionError(errno.EACCES, "Permission denied")  # what a user who is not root meets
+        return real_open(self, name, dir_fd, flags, in_directory)
+
+    monkeypatch.setattr(ConnectionStore, "_open", as_a_user)
+    monkeypatch.setattr(os, "geteuid", lambda: 1000)
+    assert "connections file %s is owned by uid %d, not by you (uid 1000)" % (path, ANOTHER_UID) in refusal(
+        change, ConnectionStore(str(path)))
+
+
+def _add_and_drop_records(path, worker, count):
+    store = ConnectionStore(path)
+    for index in range(count):
+        put(store, proxy("%d-%d" % (worker, index)))
+        put(store, proxy("%d-%d-temporary" % (worker, index)))
+        delete(store, "%d-%d-temporary" % (worker, index))
+
+
+def _read_all_along(path, until, errors):
+    store = ConnectionStore(path)
+    while not until.is_set():
+        try:
+            store.records()
+        except RemoteitError as exc:
+            errors.put(str(exc))
+            return
+
+
+def test_writers_appending_and_compacting_at_once_lose_no_record_and_readers_meanwhile_meet_no_error(tmp_path):
+    path = str(tmp_path / "connections.json")
+    context = multiprocessing.get_context("fork")
+    done, errors = context.Event(), context.Queue()
+    readers = [context.Process(target=_read_all_along, args=(path, done, errors)) for _reader in range(2)]
+    writers = [context.Process(target=_add_and_drop_records, args=(path, worker, 15)) for worker in range(8)]
+    for process in readers + writers:
+        process.start()
+    for process in writers:
+        process.join(120)
+    done.set()
+    for process in readers:
+        process.join(10)
+    assert [process.exitcode for process in readers + writers] == [0] * 10
+    assert errors.empty()
+    expected = sorted("%d-%d" % (worker, index) for worker in range(8) for index in range(15))
+    assert sorted(record["id"] for record in ConnectionStore(path).records()) == expected
+    assert sorted(record["id"] for record in fold(path)) == expected
+    assert len(lines(path)) - 1 <= 2 * len(expected) + 64

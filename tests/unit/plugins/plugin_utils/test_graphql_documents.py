@@ -23,7 +23,12 @@ PRODUCTION_SCHEMA = os.path.join(REPO_ROOT, "tests", "unit", "data", "production
 
 # Each API method of the client, called the way the collection calls it.
 CALLS = {
-    "iter_devices": lambda client: list(client.iter_devices(name="pi", state="active", application=28)),
+    "iter_devices": lambda client: list(client.iter_devices(name="pi", state="active", application=28,
+                                                            tag={"operator": "ALL", "values": ["canary"]})),
+    "account_tags": lambda client: client.account_tags(),
+    "define_tags": lambda client: client.define_tags(["canary"]),
+    "add_tags": lambda client: client.add_tags(["canary"], ["80:00:00:00:01:00:00:01"]),
+    "remove_tags": lambda client: client.remove_tags(["canary"], ["80:00:00:00:01:00:00:01"]),
     "devices_by_id": lambda client: client.devices_by_id(["80:00:00:00:01:00:00:00"]),
     "sessions": lambda client: client.sessions(),
     "application_types": lambda client: client.application_types(),
