@@ -170,6 +170,7 @@ from ansible_collections.community.remoteit.plugins.plugin_utils._records import
     HANDED_HOST_VAR,
     HANDED_LIST_VAR,
     handed_records,
+    host_key_alias,
     normalize_host_ip,
     now_utc,
     public_warning,
@@ -401,7 +402,7 @@ class Connection(SshConnection):
         if command[at:] != [to_bytes(arg) for arg in other_args]:
             raise AnsibleConnectionFailure("community.remoteit.ssh: this ansible-core builds %s commands in a way the "
                                            "plugin does not know; it cannot add the host key alias" % subsystem)
-        command[at:at] = [b"-o", to_bytes("HostKeyAlias=" + _host_key_alias(service_id))]
+        command[at:at] = [b"-o", to_bytes("HostKeyAlias=" + host_key_alias(service_id))]
         return command
 
 
@@ -426,16 +427,11 @@ _HOST_KEY_REFUSED = "Host key verification failed"
 _HOST_KEY_CHANGED = "REMOTE HOST IDENTIFICATION HAS CHANGED"
 
 
-def _host_key_alias(service_id):
-    """The name ssh keeps a service's host key under: the proxy's address changes, the service id does not."""
-    return "remoteit-%s" % service_id.replace(":", "-").lower()
-
-
 def _host_key_advice(record, failure):
     """What to do about a refused host key, once remote.it confirmed the proxy: a key ssh does not know yet may be
     recorded; a key other than the known one is the device's new key or another device's, which only the user can
     tell apart."""
-    alias = _host_key_alias(_checked("to name its host key", "service_id", _untrusted.service_id, record.get("service_id")))
+    alias = host_key_alias(_checked("to name its host key", "service_id", _untrusted.service_id, record.get("service_id")))
     if _HOST_KEY_CHANGED in str(failure):
         return ("community.remoteit.ssh checks the device's host key under the alias %s (HostKeyAlias), and the device "
                 "answered with another key than the one known_hosts has under it: its key changed, or another device "

@@ -207,6 +207,7 @@ from concurrent.futures import FIRST_EXCEPTION, ThreadPoolExecutor, wait
 
 from ansible.errors import AnsibleParserError
 from ansible.plugins.inventory import BaseInventoryPlugin, Cacheable, Constructable
+from ansible.plugins.loader import connection_loader
 from ansible.utils.display import Display
 
 try:
@@ -381,6 +382,10 @@ class InventoryModule(BaseInventoryPlugin, Constructable, Cacheable):
                             "through reverse proxies that SSH cannot use: set connect_mode: eager, and reach it at "
                             "the host variable remoteit_connection.url" % self.get_option("connect_service"))
         common["ansible_connection"] = CONNECTION_PLUGIN
+        if targets:
+            # Loaded here, in the controller, so that every worker forked for a task on these hosts has it already:
+            # loading it (its modules, its documented options) in each worker costs each task and host (bench/README.md).
+            connection_loader.get(CONNECTION_PLUGIN, class_only=True)
         return {device["id"]: (_selection_vars(device, service), common) for device, service, _target in targets}
 
     def _connect(self, client, new_client, store, targets):

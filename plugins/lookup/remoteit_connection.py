@@ -82,6 +82,9 @@ _raw:
     url:
       description: The proxy's URL.
       type: str
+    host_key_alias:
+      description: The name ssh checks the device's host key under (C(-o HostKeyAlias=...)).
+      type: str
 """
 
 import os

@@ -234,6 +234,13 @@ connection:
       description: The API endpoint the connection was opened with; records of another endpoint are not used.
       type: str
       sample: https://api.remote.it/graphql/v1
+    host_key_alias:
+      description:
+        - The name ssh checks the device's host key under, C(remoteit-) and the service id with C(-) for C(:), as
+          P(community.remoteit.ssh#connection) and the C(community.remoteit.proxy) role check it. Pass it to ssh as
+          C(-o HostKeyAlias=...), so that a new proxy's address is not a new host in C(known_hosts).
+      type: str
+      sample: remoteit-80-00-00-00-01-02-03-04
     reused:
       description: Whether this is a connection opened earlier that was still alive.
       type: bool

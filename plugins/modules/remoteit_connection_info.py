@@ -109,6 +109,9 @@ connections:
     api_url:
       description: The API endpoint it was opened with.
       type: str
+    host_key_alias:
+      description: The name ssh checks the device's host key under (C(-o HostKeyAlias=...)).
+      type: str
     reused:
       description: Always V(true) here, as these are connections opened earlier.
       type: bool

@@ -9,15 +9,18 @@ remote.it cannot tell a proxy's host and port after it was opened, so whoever op
 them. Ansible runs tasks in forked workers at once, so every change happens under an exclusive
 file lock; the file is private (0600) to its owner.
 
-The file is a journal of JSON lines: a header, then a line per change, {"put": record} or {"delete": id}, the
-latest line for an id winning. A change appends its lines rather than rewriting every record, so it costs the
-same in a file of a thousand records as in one of ten, and a process that read the file before reads only what
-was appended since. Once the journal holds many more lines than records, a writer compacts it into a new file
-(one put per record, under a new generation named in the header) that replaces it atomically. A writer that dies
-mid-append may leave the first lines of its change and an incomplete last line: readers ignore that line and the
-next writer cuts it away. A change puts before it deletes, so what a dying writer left never loses a record it meant
-to keep; at worst it keeps one it meant to drop, which the next run finds gone at remote.it. A file of format 1 (one
-JSON document) is read as it is, and rewritten as a journal by the first change.
+The file is a journal of JSON lines: a header, then a line per change, {"put": record} or {"delete": id}, the latest
+line for an id winning. A change appends its lines rather than rewriting every record, and a process that read the
+file before reads only what was appended since. Every task of a play runs in a new process, which needs the records
+of one service: it parses and checks only the lines that name that service or one of its records' ids (found by a
+byte search; lines with escapes are parsed by all), so what a task pays for the file hardly grows with the fleet.
+Every line is checked by a whole read (listing, closing a run's proxies) and by compaction. Once the journal holds
+many more lines than its records at its last compaction (the header's "records"), a writer compacts it into a new
+file (one put per record, under a new generation named in the header) that replaces it atomically. A writer that
+dies mid-append may leave the first lines of its change and an incomplete last line: readers ignore that line and
+the next writer cuts it away. A change puts before it deletes, so what a dying writer left never loses a record it
+meant to keep; at worst it keeps one it meant to drop, which the next run finds gone at remote.it. A file of format
+1 (one JSON document) is read as it is, and rewritten as a journal by the first change.
 
 A record tells ssh and the modules where to connect without asking remote.it, so the file is trusted as OpenSSH
 trusts ~/.ssh: it and its directory must be the user's and writable by nobody else, nothing in that directory is
@@ -36,27 +39,58 @@ import typing
 import zlib
 
 from ansible_collections.community.remoteit.plugins.plugin_utils import _untrusted
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import ConnectionsFileError
 
 DEFAULT_CONNECTIONS_FILE = "~/.remoteit/ansible-connections.json"
 FORMAT_VERSION = 2
-# A journal longer than twice its records and this many lines is compacted: a rewrite of N records every N changes
-# or more keeps a change's cost bounded whatever N is, and a small file is never rewritten for a few changes.
+# A journal that grew by more than twice its records at its last compaction and this many lines is compacted: a
+# rewrite of N records every N changes or more keeps a change's cost bounded whatever N is, and a small file is never
+# rewritten for a few changes.
 COMPACTION_SLACK = 64
 KEY_LOCK_BUCKETS = 128
 WRITABLE_BY_OTHERS = stat.S_IWGRP | stat.S_IWOTH
 PRIVATE_DIRECTORY = "set connections_file to a file in a private directory such as ~/.remoteit"
 
 
+class _Selection(typing.NamedTuple):
+    """Some records of a connections file: those of these services, and those of these ids whatever their service
+    (each an id_key)."""
+
+    services: frozenset
+    ids: frozenset = frozenset()
+
+    def holds(self, record):
+        """Whether it holds a record (checked)."""
+        return id_key(record["service_id"]) in self.services or id_key(record["id"]) in self.ids
+
+    def surely_lacks(self, record):
+        """Whether it surely does not hold a record nobody checked yet: such a record may stay unchecked."""
+        return (isinstance(record, dict) and isinstance(record.get("service_id"), str) and isinstance(record.get("id"), str)
+                and id_key(record["service_id"]) not in self.services and id_key(record["id"]) not in self.ids)
+
+    def needles(self):
+        """What a line that can concern these records holds: a service or id (ASCII, and so found in a lowered line
+        in any case), or an escape or a NUL byte (a JSON escape or another encoding could spell either)."""
+        return [key.encode("utf-8") for key in self.services | self.ids] + [b"\\", b"\x00"]
+
+
+def _selection(services, ids=()):
+    return None if services is None else _Selection(frozenset(id_key(service) for service in services),
+                                                    frozenset(id_key(record_id) for record_id in ids))
+
+
 class _Journal(typing.NamedTuple):
     """A connections file as this process last read or wrote it. Never changed once made: threads share it."""
 
-    records: dict  # id -> checked record, in the order the journal first put each
+    records: dict  # id -> checked record, in the order the journal first put each (those `selection` holds, if set)
     header: bytes = b""  # the journal's first line, generation included; empty for no journal (none yet, or format 1)
     identity: tuple = ()  # st_dev, st_ino
     offset: int = 0  # the bytes read: the header and each complete line after it
     last_line: bytes = b""  # the last complete line read: a file rewritten in place differs there
     lines: int = 0  # the lines after the header
+    compacted: int = 0  # the records its last compaction wrote, as its header says
+    selection: _Selection = None  # the records this holds; None: every record
 
     def describes(self, fd, status):
         """Whether the file open at fd is this journal, grown only by appends since it was read.
@@ -68,8 +102,8 @@ class _Journal(typing.NamedTuple):
                 and os.pread(fd, len(self.last_line), self.offset - len(self.last_line)) == self.last_line)
 
 
-# path -> the _Journal this process last read or wrote there. A task reads the file several times (to settle, to
-# select, to reuse): a journal it read before costs it only the lines appended since, each checked once.
+# (path, selection) -> the _Journal this process last read or wrote there. A task reads the file several times (to
+# settle, to select, to reuse): a journal it read before costs it only the lines appended since, each checked once.
 _JOURNALS = {}
 
 
@@ -80,41 +114,58 @@ class ConnectionStore:
         self.path = os.path.abspath(os.path.expanduser(path or DEFAULT_CONNECTIONS_FILE))
         self.directory, self.name = os.path.split(self.path)
 
-    def records(self):
-        """A snapshot of all records; a writer appends whole lines or replaces the file atomically, so no lock is
-        needed."""
+    def records(self, services=None, ids=()):
+        """A snapshot of the records, of these service ids only if given, and then also those of these ids whatever
+        their service; a writer appends whole lines or replaces the file atomically, so no lock is needed."""
+        selection = _selection(services, ids)
         with self._directory(create=False) as dir_fd:
             if dir_fd is None:
                 return []
             fd = self._open_file(dir_fd, os.O_RDONLY)
             try:
-                return [dict(record) for record in self._read(fd).records.values()]
+                return [dict(record) for record in self._read(fd, selection).records.values()]
             finally:
                 if fd is not None:
                     os.close(fd)
 
     @contextlib.contextmanager
-    def update(self):
-        """Yield the record list under an exclusive lock; whatever it holds afterwards is saved: the records that
-        changed are appended, or the file is compacted."""
+    def update(self, services=None):
+        """Yield the record list (of these service ids only, if given) under an exclusive lock; whatever it holds
+        afterwards is saved: the records that changed are appended, or the file is compacted. Given services, the
+        list may only gain records of those services, and the records of others are kept as they are.
+
+        A change is appended to the journal, or it is compacted. A compaction reads every record: where one of
+        another service cannot be used, the change is appended anyway, and that record is left to the reads that
+        need it (which name it); it is read before the block where the file must be replaced (one the user may not
+        write to), so that what the block does is never lost to it."""
+        selection = _selection(services)
         with self._directory(create=True) as dir_fd:
             lock_fd = self._lock_file(self.name + ".lock", dir_fd)
             try:
                 fcntl.flock(lock_fd, fcntl.LOCK_EX)
                 fd, appendable = self._open_for_update(dir_fd)
                 try:
-                    journal = self._settled(fd, self._read(fd), appendable)
+                    journal = self._settled(fd, self._read(fd, selection), appendable)
+                    appending = bool(appendable and journal.header)
+                    whole = journal if selection is None else None
+                    if whole is None and not appending:
+                        whole = self._settled(fd, self._read(fd, None), appendable)
                     records = [dict(record) for record in journal.records.values()]
                     yield records
-                    changes = _changes(journal.records, records)
+                    changes = _changes(journal.records, records, selection)
                     if not changes:
                         return
-                    after = _applied(journal.records, changes)
-                    if appendable and journal.header and (
-                            journal.lines + len(changes) <= 2 * len(after) + COMPACTION_SLACK):
-                        self._append(fd, journal, changes, after)
+                    if appending and journal.lines + len(changes) > 2 * journal.compacted + COMPACTION_SLACK:
+                        try:
+                            whole = whole or self._read(fd, None)
+                        except ConnectionsFileError:
+                            whole = None  # compacted once that record is repaired
+                        else:
+                            appending = False
+                    if appending:
+                        self._append(fd, journal, changes)
                     else:
-                        self._rewrite(after, dir_fd)
+                        self._rewrite(_applied(whole.records, changes), dir_fd)
                 finally:
                     if fd is not None:
                         os.close(fd)
@@ -283,25 +334,25 @@ class ConnectionStore:
         except OSError as exc:
             raise self._unusable("write", exc) from None
 
-    def _read(self, fd):
-        """The file open at fd (None: a missing file) as a _Journal, its owner and mode checked first. A journal this
-        process read before is read from where it stopped."""
+    def _read(self, fd, selection):
+        """The file open at fd (None: a missing file) as a _Journal of the records of a selection (all: None), its
+        owner and mode checked first. A journal this process read before is read from where it stopped."""
         if fd is None:
-            return _Journal({})
+            return _Journal({}, selection=selection)
         status = os.fstat(fd)
         self._check_file(status)
-        known = _JOURNALS.get(self.path)
+        known = _JOURNALS.get((self.path, selection))
         try:
             if known is not None and known.describes(fd, status):
                 if status.st_size == known.offset:
                     return known
                 journal = self._fold(known, _read_at(fd, status.st_size - known.offset, known.offset))
             else:
-                journal = self._parse(_read_at(fd, status.st_size, 0), (status.st_dev, status.st_ino))
+                journal = self._parse(_read_at(fd, status.st_size, 0), (status.st_dev, status.st_ino), selection)
         except OSError as exc:
             raise self._unusable("read", exc) from None
         if journal.header:
-            _JOURNALS[self.path] = journal
+            _JOURNALS[(self.path, selection)] = journal
         return journal
 
     def _settled(self, fd, journal, appendable):
@@ -323,7 +374,7 @@ class ConnectionStore:
         if b"\n" in tail:
             raise self._corrupt("it changed after line %d while it was locked" % (number - 1))
         try:
-            complete = json.loads(tail)
+            complete = json.loads(tail.decode("utf-8"))
         except (ValueError, RecursionError):
             complete = None
         try:
@@ -332,7 +383,7 @@ class ConnectionStore:
                 if appendable:
                     os.write(fd, b"\n")
                     os.fsync(fd)
-                    _JOURNALS[self.path] = settled
+                    _JOURNALS[(self.path, journal.selection)] = settled
                 return settled
             if not tail.startswith((b'{"put": ', b'{"delete": ')):
                 raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number)
@@ -343,9 +394,9 @@ class ConnectionStore:
             raise self._unusable("write", exc) from None
         return journal
 
-    def _parse(self, data, identity):
+    def _parse(self, data, identity, selection):
         """The _Journal of a whole file's bytes: a journal, or a document of format 1."""
-        first_line, newline, rest = data.partition(b"\n")
+        first_line, newline, _rest = data[:data.find(b"\n") + 1 or len(data)].partition(b"\n")
         try:
             header = json.loads(first_line)
         except (ValueError, RecursionError):
@@ -353,38 +404,74 @@ class ConnectionStore:
         version = header.get("version") if isinstance(header, dict) else 1
         if version == FORMAT_VERSION:
             if not newline:  # a header without its end: nothing was recorded yet
-                return _Journal({})
-            header = first_line + newline
-            return self._fold(_Journal({}, header, identity, len(header), header), rest)
+                return _Journal({}, selection=selection)
+            compacted = header.get("records")
+            return self._fold(_Journal({}, first_line + newline, identity, len(first_line) + 1, first_line + newline,
+                                       compacted=compacted if type(compacted) is int else 0, selection=selection),
+                              data, len(first_line) + 1)
         if version != 1:
             raise self._corrupt("its format version %s is neither 1 nor %d"
                                 % (_untrusted.bounded(repr(version), 60), FORMAT_VERSION))
-        return _Journal(self._parse_version_1(data))
+        records = self._parse_version_1(data)
+        if selection is not None:
+            records = {record_id: record for record_id, record in records.items() if selection.holds(record)}
+        return _Journal(records, selection=selection)
 
-    def _fold(self, journal, appended):
-        """journal after the complete lines of appended, the bytes that follow its offset. An incomplete last line
-        is a change still being written, or one whose writer died: it is left for later."""
-        complete, newline, _incomplete = appended.rpartition(b"\n")
-        if not newline:
+    def _fold(self, journal, data, start=0):
+        """journal after the complete lines of data from start on: the bytes that follow its offset. An incomplete
+        last line is a change still being written, or one whose writer died: it is left for later. Slices of data
+        are taken only of the lines parsed: a file is read whole, and a copy of it costs as much as a search."""
+        end = data.rfind(b"\n", start)
+        if end == -1:
             return journal
-        lines = complete.split(b"\n")
-        changes = []
-        for number, line in enumerate(lines, start=journal.lines + 2):  # the header is line 1
-            try:
-                change = json.loads(line)
-            except (ValueError, RecursionError) as exc:  # a hostile nesting depth is no JSON this file holds
-                raise self._corrupt("its line %d is not valid JSON (%s)" % (number, exc)) from None
-            if _is_put(change):
+        first = journal.lines + 2  # the number of the first line from start: the header is line 1
+        if journal.selection is None:
+            changes = [self._change(line, lambda number=number: number, None)
+                       for number, line in enumerate(data[start:end].split(b"\n"), first)]
+        else:
+            changes = self._changes_about(data, start, end, first, journal)
+        return journal._replace(records=_applied(journal.records, changes, journal.selection),
+                                offset=journal.offset + end + 1 - start,
+                                last_line=data[max(data.rfind(b"\n", start, end) + 1, start):end + 1],
+                                lines=journal.lines + data.count(b"\n", start, end) + 1)
+
+    def _changes_about(self, data, start, end, first, journal):
+        """The changes, in order, among the lines of data from start to end that can concern the records of
+        journal.selection: the lines that hold one of its needles, then those naming the id of a record found. Each
+        search runs at the speed of memory, and only the lines found are parsed."""
+        lowered = data.lower()
+        parsed = {}  # (start, end) of a line -> its change
+
+        def parse(needles):
+            for line_start, line_end in _lines_holding(lowered, needles, start, end):
+                if (line_start, line_end) not in parsed:
+                    parsed[(line_start, line_end)] = self._change(
+                        data[line_start:line_end], lambda at=line_start: first + data.count(b"\n", start, at),
+                        journal.selection)
+
+        parse(journal.selection.needles())
+        ids = set(journal.records) | {change["put"]["id"] for change in parsed.values()
+                                      if _is_put(change) and journal.selection.holds(change["put"])}
+        parse([id_key(record_id).encode("ascii") for record_id in ids])
+        return [parsed[span] for span in sorted(parsed)]
+
+    def _change(self, line, number, selection):
+        """The change a line holds; a put is checked unless the selection surely lacks it. number() is the line's
+        number, counted only for an error. A line is UTF-8, as the byte search that finds it assumes."""
+        try:
+            change = json.loads(line.decode("utf-8"))
+        except (ValueError, RecursionError) as exc:  # a hostile nesting depth is no JSON this file holds
+            raise self._corrupt("its line %d is not valid JSON (%s)" % (number(), exc)) from None
+        if _is_put(change):
+            if selection is None or not selection.surely_lacks(change["put"]):
                 try:
                     _untrusted.record(change["put"])
                 except ValueError as exc:
                     raise self._corrupt("its record on line %d%s is not valid: %s"
-                                        % (number, _named(change["put"]), exc)) from None
-            elif not _is_delete(change):
-                raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number)
-            changes.append(change)
-        return journal._replace(records=_applied(journal.records, changes), offset=journal.offset + len(complete) + 1,
-                                last_line=lines[-1] + newline, lines=journal.lines + len(lines))
+                                        % (number(), _named(change["put"]), exc)) from None
+        elif not _is_delete(change):
+            raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number())
+        return change
 
     def _parse_version_1(self, data):
         """The records of a file of format 1, {"version": 1, "connections": [record, ...]}, by id."""
@@ -409,9 +496,9 @@ class ConnectionStore:
             "connections file %s cannot be used: %s. It was left as it is: repair it, or move it aside to start "
             "a new one (proxies it recorded stay open until they expire)." % (self.path, why))
 
-    def _append(self, fd, journal, changes, records):
-        """Add the lines of changes, which leave these records, to the journal open at fd (settled: it ends with a
-        complete line) in one write. A write that fails is cut away, so that the change can be made again."""
+    def _append(self, fd, journal, changes):
+        """Add the lines of changes to the journal open at fd (settled: it ends with a complete line) in one write.
+        A write that fails is cut away, so that the change can be made again."""
         data = b"".join(_line(change) for change in changes)
         try:
             unwritten = memoryview(data)
@@ -424,12 +511,14 @@ class ConnectionStore:
             if isinstance(exc, OSError):
                 raise self._unusable("write", exc) from None
             raise
-        _JOURNALS[self.path] = journal._replace(records=records, offset=journal.offset + len(data),
-                                                last_line=_line(changes[-1]), lines=journal.lines + len(changes))
+        _JOURNALS[(self.path, journal.selection)] = journal._replace(
+            records=_applied(journal.records, changes, journal.selection), offset=journal.offset + len(data),
+            last_line=_line(changes[-1]), lines=journal.lines + len(changes))
 
     def _rewrite(self, records, dir_fd):
         """Replace the file with a new journal of these records (id -> record), under a new generation."""
-        header = b'{"version": %d, "generation": "%s"}\n' % (FORMAT_VERSION, os.urandom(8).hex().encode("ascii"))
+        header = b'{"version": %d, "generation": "%s", "records": %d}\n' % (
+            FORMAT_VERSION, os.urandom(8).hex().encode("ascii"), len(records))
         lines = [_line({"put": record}) for record in records.values()]
         data = header + b"".join(lines)
         temp_name = ".connections-%s" % os.urandom(8).hex()
@@ -451,8 +540,8 @@ class ConnectionStore:
             os.fsync(dir_fd)
         except OSError as exc:
             raise self._unusable("write", exc) from None
-        _JOURNALS[self.path] = _Journal(records, header, (status.st_dev, status.st_ino), len(data),
-                                        lines[-1] if lines else header, len(lines))
+        _JOURNALS[(self.path, None)] = _Journal(records, header, (status.st_dev, status.st_ino), len(data),
+                                                lines[-1] if lines else header, len(lines), len(records))
 
 
 def _read_at(fd, size, offset):
@@ -470,8 +559,27 @@ def _read_at(fd, size, offset):
 
 
 def _line(value):
-    """A journal line. json escapes every control and non-ASCII character, so a record never spans two lines."""
-    return json.dumps(value, sort_keys=True).encode("ascii") + b"\n"
+    """A journal line. json escapes every control character, so a record never spans two lines; other characters
+    are written as UTF-8 (whose bytes for them never include a newline), so that few names need an escape: every
+    line with one is parsed by every reader (see _changes_about)."""
+    try:
+        return json.dumps(value, sort_keys=True, ensure_ascii=False).encode("utf-8") + b"\n"
+    except UnicodeEncodeError:  # a lone surrogate, which JSON can carry and UTF-8 cannot
+        return json.dumps(value, sort_keys=True).encode("ascii") + b"\n"
+
+
+def _lines_holding(data, needles, start, end):
+    """The (start, end) of each line of data between start and end (a line's start, a newline) that holds one of
+    needles (a needle no line can hold holds none)."""
+    for needle in needles:
+        if not needle or b"\n" in needle:
+            continue
+        position = data.find(needle, start, end)
+        while position != -1:
+            line_end = data.find(b"\n", position, end)
+            line_end = end if line_end == -1 else line_end
+            yield max(data.rfind(b"\n", start, position) + 1, start), line_end
+            position = data.find(needle, line_end, end)
 
 
 def _is_put(change):
@@ -486,23 +594,27 @@ def _named(item):
     return " (id %s)" % _untrusted.bounded(item["id"]) if isinstance(item, dict) and "id" in item else ""
 
 
-def _changes(before, records):
+def _changes(before, records, selection):
     """The journal lines that turn before (id -> record) into the list records. Puts come first: a write that a crash
     cuts short may keep a record it meant to drop, never lose one it meant to keep (opening a proxy puts its record
     and deletes the intent that announced it)."""
     after = {record["id"]: record for record in records}
+    if selection is not None and not all(selection.holds(record) for record in records):
+        raise ValueError("an update of the records of some services put a record of another")
     return ([{"put": dict(record)} for record_id, record in after.items() if before.get(record_id) != record]
             + [{"delete": record_id} for record_id in before if record_id not in after])
 
 
-def _applied(records, changes):
-    """records (id -> record) after these changes, as a reader folds them."""
+def _applied(records, changes, selection=None):
+    """records (id -> record, those of a selection if given) after these changes, as a reader folds them."""
     records = dict(records)
     for change in changes:
-        if "put" in change:
-            records[change["put"]["id"]] = change["put"]
-        else:
+        if "delete" in change:
             records.pop(change["delete"], None)  # gone already where someone deleted it by hand too
+        elif selection is None or selection.holds(change["put"]):
+            records[change["put"]["id"]] = change["put"]
+        elif isinstance(change["put"].get("id"), str):  # a put the selection lacks: a hand edit moved it away
+            records.pop(change["put"]["id"], None)
     return records
 
 

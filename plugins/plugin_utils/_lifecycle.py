@@ -107,7 +107,7 @@ class Lifecycle:
             connection = self._connect(intent, target, host_ip)
             record = self._record(target, host_ip, connection)
             now = now_utc()
-            with self.store.update() as records:
+            with self.store.update([target["service_id"]]) as records:
                 records[:] = [item for item in records
                               if item.get("id") != intent_id
                               and not (matches(item, self.client.api_url, record["service_id"], host_ip)
@@ -218,20 +218,20 @@ class Lifecycle:
     def _write_intent(self, intent_id, service_id, host_ip):
         intent = {"id": intent_id, "intent": True, "api_url": self.client.api_url, "service_id": service_id,
                   "host_ip": host_ip, "started": iso(now_utc())}
-        with self.store.update() as records:
+        with self.store.update([service_id]) as records:
             records.append(intent)
         return intent
 
     def _restart_intent(self, intent):
         """The next connect attempt starts now: sessions it opens start after this."""
         intent["started"] = iso(now_utc())
-        with self.store.update() as records:
+        with self.store.update([intent["service_id"]]) as records:
             for record in records:
                 if record.get("id") == intent["id"]:
                     record["started"] = intent["started"]
 
     def _drop_intent(self, intent):
-        with self.store.update() as records:
+        with self.store.update([intent["service_id"]]) as records:
             records[:] = [record for record in records if record.get("id") != intent["id"]]
 
     def settle(self, service_id):
@@ -239,7 +239,7 @@ class Lifecycle:
 
         Costs nothing while no such intent exists; a query and a disconnect per orphan otherwise.
         """
-        abandoned = [record for record in self.store.records()
+        abandoned = [record for record in self.store.records([service_id])
                      if record.get("intent") and matches(record, self.client.api_url, service_id)
                      and not self.store.claimed(record["id"])]
         closed = []
@@ -287,7 +287,7 @@ class Lifecycle:
         """remote.it's live sessions of the service that no record knows (the file was lost, another controller or
         the desktop app opened them)."""
         known = set()
-        for record in self._records():
+        for record in self._records():  # any record, of any service, may know a session: never close one it knows
             known |= session_keys(record)
         return [session for session in self.sessions.listed()
                 if same_id(session["service_id"], service_id) and id_key(session["id"]) not in known]

@@ -11,7 +11,7 @@ gone or cannot be told) and _lifecycle (open, close, reconcile), so those rules 
 
 from __future__ import annotations
 
-from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key, is_service_id
+from ansible_collections.community.remoteit.plugins.plugin_utils._api import id_key, is_service_id, same_id
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import InvalidInputError, RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._lifecycle import Lifecycle
 from ansible_collections.community.remoteit.plugins.plugin_utils._liveness import (
@@ -76,14 +76,18 @@ class ProxyManager:
 
     def recorded(self, service_id=None, host_ip=None, connection_id=None):
         """The records of this API endpoint (not intents) that match, the file's and those handed over."""
-        return [record for record in self._records()
+        return [record for record in self._records(service_id)
                 if not record.get("intent") and matches(record, self.client.api_url, service_id, host_ip, connection_id)]
 
-    def _records(self):
-        """The file's records, then the handed-over ones it does not hold (the file's copy knows more)."""
-        records = self.store.records()
+    def _records(self, service_id=None):
+        """The file's records, then the handed-over ones it does not hold (the file's copy knows more, whatever service
+        a handed record claims); of one service only if given, which is all a task needs and costs it about the same
+        whatever the file holds."""
+        handed = [record for record in self._handed if service_id is None or same_id(record["service_id"], service_id)]
+        records = self.store.records() if service_id is None else self.store.records(
+            [service_id], ids=[record["id"] for record in handed])
         known = {id_key(record.get("id")) for record in records}
-        return records + [record for record in self._handed if id_key(record["id"]) not in known]
+        return records + [record for record in handed if id_key(record["id"]) not in known]
 
     def _is_handed(self, record):
         """Whether another job opened this record: handed over now, or earlier and kept in the file since."""
@@ -144,19 +148,20 @@ class ProxyManager:
                 self._gone.add(id_key(record["id"]))
         adopted = [record for record in listed + unused if self._is_new_here(record)] if adopt else []
         if listed or adopted:
-            self._mark_confirmed({id_key(record["id"]) for record in listed}, iso(now), adopted)
+            self._mark_confirmed(listed, iso(now), adopted)
         return fresh + listed + unused
 
-    def _mark_confirmed(self, keys, when, adopted=()):
-        """Note remote.it's confirmation, and keep the handed-over records it holds from now on: in the connections
-        file, unless this manager is read-only."""
+    def _mark_confirmed(self, listed, when, adopted=()):
+        """Note remote.it's confirmation of the listed records, and keep the handed-over records it holds from now on:
+        in the connections file, unless this manager is read-only."""
+        keys = {id_key(record["id"]) for record in listed}
         for record in adopted:
             record["handed_over"] = True
             if id_key(record["id"]) in keys:
                 record["confirmed_at"] = when
         if self.read_only:
             return
-        with self.store.update() as records:
+        with self.store.update([record["service_id"] for record in list(listed) + list(adopted)]) as records:
             for record in records:
                 if id_key(record.get("id")) in keys and matches(record, self.client.api_url):
                     record["confirmed_at"] = when
@@ -259,11 +264,11 @@ class ProxyManager:
 
     def forget(self, records):
         """Drop these records here without closing anything."""
-        self._forget({id_key(record["id"]) for record in records})
+        self._forget({id_key(record["id"]) for record in records}, [record["service_id"] for record in records])
 
-    def _forget(self, keys):
+    def _forget(self, keys, services=None):
         if not self.read_only:
-            with self.store.update() as stored:
+            with self.store.update(services) as stored:
                 stored[:] = [item for item in stored
                              if not (matches(item, self.client.api_url) and id_key(item.get("id")) in keys)]
         self._handed = [item for item in self._handed if id_key(item["id"]) not in keys]
@@ -276,7 +281,8 @@ class ProxyManager:
         """
         closed = []
         for given in connection_ids:
-            record = next(iter(self.recorded(connection_id=given)), None)
+            record = next(iter((service_id and self.recorded(service_id, connection_id=given))
+                               or self.recorded(connection_id=given)), None)
             connection_id = record["id"] if record else given  # the id as remote.it gave it
             try:
                 if self._lifecycle.close(connection_id, record["service_id"] if record else service_id, record):
@@ -286,7 +292,7 @@ class ProxyManager:
                     raise
                 raise type(exc)("%s; its record stays in %s for the next try" % (exc, self.store.path),
                                 status=exc.status, field=exc.field) from None
-            self._forget({id_key(connection_id)})
+            self._forget({id_key(connection_id)}, [record["service_id"]] if record else None)
         self._sessions.changed()
         return closed
 

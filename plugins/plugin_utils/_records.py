@@ -53,11 +53,18 @@ def public_warning(host_ip):
     return None
 
 
+def host_key_alias(service_id):
+    """The name ssh checks a device's host key under (HostKeyAlias), in the connection plugin, the proxy role and
+    every result: the proxy's address changes with each proxy, the service id does not."""
+    return "remoteit-%s" % service_id.replace(":", "-").lower()
+
+
 def to_result(record, reused=False):
     """A record as modules, the lookup and the inventory return it. Its names are made inert (see
     _untrusted.inert): results are handed to later jobs as extra vars, where ansible-core templates them."""
     result = {field: record.get(field) for field in RESULT_FIELDS}
     result["service_name"], result["device_name"] = inert(result["service_name"]), inert(result["device_name"])
+    result["host_key_alias"] = host_key_alias(record["service_id"])
     result["reused"] = reused
     return result
 

@@ -58,7 +58,8 @@ def test_present_opens_a_proxy_then_returns_it_again_unchanged(run_action):
         "device_name": "pi-kitchen", "host": "proxy.example", "port": 33000, "url": "tcp://proxy.example:33000",
         "reverse_proxy": False, "host_ip": LATCHING, "created": iso(created),
         "expires_at": iso(created + datetime.timedelta(seconds=28800)), "timeout": 28800, "reused": False,
-        "session_id": "conn-1", "api_url": "https://api.example/graphql/v1"}
+        "session_id": "conn-1", "api_url": "https://api.example/graphql/v1",
+        "host_key_alias": "remoteit-80-00-00-00-01-00-00-01"}
 
     second = run_action("remoteit_connection", client, **OPEN)
     assert second["changed"] is False

@@ -53,7 +53,7 @@ def test_each_recorded_connection_is_marked_alive_or_expired(run_action, recorde
 def test_connections_are_shaped_like_the_modules_result(run_action, recorded):
     client, ids = recorded
     connection = run_action("remoteit_connection_info", client)["connections"][0]
-    assert sorted(connection) == sorted(RESULT_FIELDS + ("reused", "alive", "expired"))
+    assert sorted(connection) == sorted(RESULT_FIELDS + ("host_key_alias", "reused", "alive", "expired"))
     assert connection["host"] == "proxy.example" and connection["port"] == 33000
 
 

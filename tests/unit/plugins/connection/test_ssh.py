@@ -24,6 +24,7 @@ from ansible_collections.community.remoteit.plugins.connection import ssh as rem
 from ansible_collections.community.remoteit.plugins.plugin_utils._errors import RemoteitError
 from ansible_collections.community.remoteit.plugins.plugin_utils._connections import ConnectionStore
 from ansible_collections.community.remoteit.plugins.plugin_utils._proxies import ProxyManager
+from ansible_collections.community.remoteit.plugins.plugin_utils._records import to_result
 
 from ..plugin_utils.fakes import FakeClient, device
 
@@ -90,6 +91,14 @@ def transfers(connection, tmp_path):
         connection.set_option("ssh_transfer_method", method)
         connection.put_file(str(local), "/tmp/remote.txt")
         connection.fetch_file("/tmp/remote.txt", str(tmp_path / "fetched.txt"))
+
+
+def test_every_result_names_the_alias_the_plugin_checks_host_keys_under(connection, argv, tmp_path):
+    """The proxy role and users' own plays pass a result's host_key_alias to ssh: it must be the plugin's."""
+    connection.exec_command("true")
+    (record,) = connection._manager.store.records()
+    assert to_result(record)["host_key_alias"] == ALIAS_NAME
+    assert [arg for arg in argv[0] if b"HostKeyAlias" in arg] == [b"HostKeyAlias=" + to_result(record)["host_key_alias"].encode()]
 
 
 def test_ssh_scp_and_sftp_get_the_alias_as_one_option_after_the_users_options_and_before_the_host(connection, argv, tmp_path):

@@ -136,6 +136,21 @@ def test_on_demand_is_the_default_and_gives_hosts_the_connection_plugin_without_
     assert not connections_file.exists()
 
 
+def test_on_demand_loads_the_connection_plugin_in_the_controller_once_for_every_worker_to_inherit(
+        build_inventory, monkeypatch):
+    """Ansible forks a worker per task and host, after the inventory is built: what the controller loaded, none of
+    them loads again (bench/README.md: the fleet rows)."""
+    from ansible_collections.community.remoteit.plugins.inventory import remoteit  # pylint: disable=import-outside-toplevel
+    loaded = []
+    monkeypatch.setattr(remoteit.connection_loader, "get", lambda name, *args, **kwargs: loaded.append((name, kwargs)))
+    build_inventory(fleet_with_services(), connect_service="ssh")
+    assert loaded == [("community.remoteit.ssh", {"class_only": True})]
+    loaded.clear()
+    build_inventory(fleet_with_services())  # no host uses the plugin
+    build_inventory(fleet_with_services(), connect_service="vnc")
+    assert loaded == []
+
+
 def test_on_demand_hands_the_hosts_what_the_inventory_file_sets_but_never_the_access_key(build_inventory, tmp_path):
     client = fleet_with_services()
     connections_file = str(tmp_path / "records.json")

@@ -180,7 +180,8 @@ def earlier_jobs_record(api, device_name="pi-garage", service_id="80:00:00:00:02
 def test_a_record_handed_over_in_the_variables_is_returned_once_remoteit_lists_it(lookup, api, variable):
     record = earlier_jobs_record(api)
     variables = {variable: [record] if variable == "remoteit_connections" else record}
-    assert lookup("pi-garage/ssh", variables=variables) == [dict(record, reused=True)]
+    assert lookup("pi-garage/ssh", variables=variables) == [dict(record, reused=True,
+                                                                 host_key_alias="remoteit-80-00-00-00-02-00-00-01")]
     assert api.count("sessions") == 1 and api.count("connect") == 0
 
 

@@ -176,6 +176,27 @@ def test_ensure_reuses_a_live_record_and_opens_only_without_one(manager):
     assert reused and again["id"] == opened["id"] and manager.client.count("connect") == 1
 
 
+def test_a_task_reads_and_writes_only_the_records_of_its_service(manager):
+    """What a task does to one service (settle, open, confirm, reuse, close) never reads the records of others: a
+    record another service has that no check would pass stops none of it, and the listing of every record still
+    refuses it."""
+    other = dict(TARGET, service_id="80:00:00:00:02:00:00:01", device_id="80:00:00:00:02:00:00:00")
+    manager.open(other, LATCHING)
+    with open(manager.store.path, "a") as journal:  # a record of the other service gone bad
+        journal.write('{"put": {"id": "x", "service_id": "%s", "port": "not a port"}}\n' % other["service_id"])
+    opened, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert not reused
+    with manager.store.update([SERVICE]) as records:  # old enough to be confirmed with remote.it
+        records[0]["created"] = iso(now_utc() - datetime.timedelta(seconds=1000))
+    again, reused, _target = fresh(manager).ensure(TARGET, LATCHING, 300)
+    assert reused and again["id"] == opened["id"] and manager.client.count("sessions") == 1
+    assert fresh(manager).recorded(SERVICE)[0]["confirmed_at"] is not None
+    assert fresh(manager).close([opened["id"]], SERVICE) == [opened["id"]]
+    assert fresh(manager).recorded(SERVICE) == []
+    with pytest.raises(RemoteitError, match=r"line 5 \(id x\) is not valid"):
+        fresh(manager).recorded()
+
+
 def test_ensure_in_check_mode_opens_nothing(manager):
     record, reused, target = manager.ensure(TARGET, LATCHING, 300, check_mode=True)
     assert record is None and not reused and target["service_id"] == SERVICE
@@ -533,6 +554,33 @@ def test_the_files_copy_of_a_handed_record_wins_and_closing_forgets_both(manager
     assert len(second.recorded(SERVICE)) == 1 and second.recorded(SERVICE)[0]["confirmed_at"]
     assert second.close([record["id"]]) == [record["id"]]
     assert second.recorded(SERVICE) == [] and manager.store.records() == []
+
+
+def test_a_handed_record_with_the_id_of_another_services_record_is_neither_used_nor_adopted(manager):
+    """Whoever sets a job's variables could hand over a record that claims this service and the id of another
+    service's live proxy: the file's record of that id wins, as it did when every task read every record."""
+    other = dict(TARGET, service_id="80:00:00:00:02:00:00:01", device_id="80:00:00:00:02:00:00:00")
+    theirs = manager.open(other, LATCHING)
+    before = open(manager.store.path, "rb").read()
+    forged = dict(handed_record(manager.client, 33000), id=theirs["id"], session_id=theirs["id"], host="203.0.113.66")
+    handed = ProxyManager(manager.client, manager.store, handed_records([forged]))
+    assert handed.recorded(SERVICE) == [] and handed.alive(handed.recorded(SERVICE)) == []
+    record, reused, _target = handed.ensure(TARGET, LATCHING, 300)
+    assert not reused and record["host"] != "203.0.113.66"
+    assert open(manager.store.path, "rb").read().startswith(before)
+    assert [item["host"] for item in manager.store.records([other["service_id"]])] == [theirs["host"]]
+
+
+def test_a_session_any_record_knows_is_not_unrecorded_whatever_its_service(manager):
+    """A session remote.it lists under this service, but that a record of another service knows, is never taken for
+    one nobody recorded (which all_sessions and the reconciling of a lost connect would close)."""
+    session_id = manager.client.add_session(SERVICE, age=60)
+    other = dict(TARGET, service_id="80:00:00:00:02:00:00:01", device_id="80:00:00:00:02:00:00:00")
+    manager.client.answer = {"id": "conn-other"}
+    manager.open(other, LATCHING)
+    with manager.store.update([other["service_id"]]) as records:
+        records[0]["session_id"] = session_id
+    assert [session["id"] for session in fresh(manager).unrecorded_sessions(SERVICE)] == []
 
 
 def test_sessions_of_handed_records_are_not_taken_for_unrecorded_ones(manager):
