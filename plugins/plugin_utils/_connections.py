@@ -129,16 +129,17 @@ class ConnectionStore:
                     os.close(fd)
 
     @contextlib.contextmanager
-    def update(self, services=None):
-        """Yield the record list (of these service ids only, if given) under an exclusive lock; whatever it holds
-        afterwards is saved: the records that changed are appended, or the file is compacted. Given services, the
-        list may only gain records of those services, and the records of others are kept as they are.
+    def update(self, services=None, ids=()):
+        """Yield the record list (of these service ids only, if given, and then also those of these ids) under an
+        exclusive lock; whatever it holds afterwards is saved: the records that changed are appended, or the file is
+        compacted. Given services, the list may only gain records of those services or ids, and the others are kept
+        as they are.
 
-        A change is appended to the journal, or it is compacted. A compaction reads every record: where one of
-        another service cannot be used, the change is appended anyway, and that record is left to the reads that
-        need it (which name it); it is read before the block where the file must be replaced (one the user may not
-        write to), so that what the block does is never lost to it."""
-        selection = _selection(services)
+        A compaction reads every record: where one of another service cannot be used, the change is appended
+        anyway, that record is left to the reads that need it (which name it), and compaction is tried again every
+        COMPACTION_SLACK lines. Where the file must be replaced (one the user may not write to), every record is
+        read before the block, so that what the block does is never lost to a record that cannot be used."""
+        selection = _selection(services, ids)
         with self._directory(create=True) as dir_fd:
             lock_fd = self._lock_file(self.name + ".lock", dir_fd)
             try:
@@ -155,11 +156,14 @@ class ConnectionStore:
                     changes = _changes(journal.records, records, selection)
                     if not changes:
                         return
-                    if appending and journal.lines + len(changes) > 2 * journal.compacted + COMPACTION_SLACK:
+                    excess = journal.lines + len(changes) - 2 * journal.compacted - COMPACTION_SLACK
+                    # Tried as the journal outgrows its bound, then every COMPACTION_SLACK lines while a record of
+                    # another service keeps a whole read from succeeding: the changes meanwhile are appended.
+                    if appending and excess > 0 and (excess - 1) % COMPACTION_SLACK < len(changes):
                         try:
                             whole = whole or self._read(fd, None)
                         except ConnectionsFileError:
-                            whole = None  # compacted once that record is repaired
+                            whole = None
                         else:
                             appending = False
                     if appending:
@@ -453,6 +457,10 @@ class ConnectionStore:
         ids = set(journal.records) | {change["put"]["id"] for change in parsed.values()
                                       if _is_put(change) and journal.selection.holds(change["put"])}
         parse([id_key(record_id).encode("ascii") for record_id in ids])
+        for (line_start, _line_end), change in parsed.items():
+            if _is_put(change) and change["put"]["id"] in ids and journal.selection.surely_lacks(change["put"]):
+                # It takes a record of ours away (a hand edit moved it to another service): checked, as it changes ours.
+                self._checked_put(change, lambda at=line_start: first + data.count(b"\n", start, at))
         return [parsed[span] for span in sorted(parsed)]
 
     def _change(self, line, number, selection):
@@ -464,14 +472,17 @@ class ConnectionStore:
             raise self._corrupt("its line %d is not valid JSON (%s)" % (number(), exc)) from None
         if _is_put(change):
             if selection is None or not selection.surely_lacks(change["put"]):
-                try:
-                    _untrusted.record(change["put"])
-                except ValueError as exc:
-                    raise self._corrupt("its record on line %d%s is not valid: %s"
-                                        % (number(), _named(change["put"]), exc)) from None
+                self._checked_put(change, number)
         elif not _is_delete(change):
             raise self._corrupt('its line %d is neither {"put": record} nor {"delete": id}' % number())
         return change
+
+    def _checked_put(self, change, number):
+        try:
+            _untrusted.record(change["put"])
+        except ValueError as exc:
+            raise self._corrupt("its record on line %d%s is not valid: %s"
+                                % (number(), _named(change["put"]), exc)) from None
 
     def _parse_version_1(self, data):
         """The records of a file of format 1, {"version": 1, "connections": [record, ...]}, by id."""

@@ -161,7 +161,8 @@ class ProxyManager:
                 record["confirmed_at"] = when
         if self.read_only:
             return
-        with self.store.update([record["service_id"] for record in list(listed) + list(adopted)]) as records:
+        with self.store.update([record["service_id"] for record in list(listed) + list(adopted)],
+                               ids=[record["id"] for record in adopted]) as records:
             for record in records:
                 if id_key(record.get("id")) in keys and matches(record, self.client.api_url):
                     record["confirmed_at"] = when

@@ -728,6 +728,18 @@ def test_a_read_by_service_and_ids_finds_the_records_of_those_ids_whatever_their
                                                          proxy("c3", service_id=SERVICES[2])])
     assert by_id(ConnectionStore(str(path)).records([SERVICES[0]], ids=["C3"])) == [
         proxy("c1", service_id=SERVICES[0]), proxy("c3", service_id=SERVICES[2])]
+    with ConnectionStore(str(path)).update([SERVICES[0]], ids=["c3"]) as records:  # as an adoption checks them
+        assert by_id(records) == [proxy("c1", service_id=SERVICES[0]), proxy("c3", service_id=SERVICES[2])]
+
+
+def test_a_put_that_takes_a_record_of_the_service_away_is_checked_by_its_readers(tmp_path):
+    """A hand edit that moves a record to another service changes what the service's readers hold: the line is
+    checked as theirs would be."""
+    path = write_journal(tmp_path / "connections.json", [proxy("c1", service_id=SERVICES[0])])
+    with open(path, "a") as journal:
+        journal.write(json.dumps({"put": proxy("c1", service_id=SERVICES[1], port="not a port")}) + "\n")
+    with pytest.raises(RemoteitError, match=r"its record on line 3 \(id c1\) is not valid: port"):
+        ConnectionStore(str(path)).records([SERVICES[0]])
 
 
 def test_a_file_of_format_1_is_read_by_service(tmp_path):
@@ -747,18 +759,23 @@ def test_a_line_in_another_encoding_is_refused_by_every_reader(tmp_path, encodin
             ConnectionStore(str(path)).records(services)
 
 
-def test_a_record_of_another_service_that_cannot_be_used_never_loses_a_change_nor_stops_one(tmp_path):
+def test_a_record_of_another_service_that_cannot_be_used_never_loses_a_change_nor_stops_one(tmp_path, monkeypatch):
     """A compaction reads every record: one of another service that no check passes leaves the journal as it is,
     and the change is appended (it was made already); reads that need that record name it."""
     store = ConnectionStore(str(tmp_path / "connections.json"))
     put(store, proxy("b1", service_id=SERVICES[1]))
     with open(store.path, "a") as journal:
         journal.write(json.dumps({"put": proxy("b1", service_id=SERVICES[1], port="not a port")}) + "\n")
-    for change in range(100):
+    whole_reads = []
+    real_read = ConnectionStore._read
+    monkeypatch.setattr(ConnectionStore, "_read", lambda self, fd, selection: (
+        whole_reads.append(1) if selection is None else None) or real_read(self, fd, selection))
+    for change in range(200):
         with store.update([SERVICE]) as records:
             records[:] = [proxy("c1", port=31000 + change)]
-    assert len(lines(store.path)) == 1 + 2 + 100
-    assert store.records([SERVICE]) == [proxy("c1", port=31099)]
+    assert len(lines(store.path)) == 1 + 2 + 200
+    assert len(whole_reads) == 3  # tried as the journal passed 2 x 1 + 64 lines, then every 64 lines
+    assert store.records([SERVICE]) == [proxy("c1", port=31199)]
     with pytest.raises(RemoteitError, match=r"its record on line 3 \(id b1\) is not valid: port"):
         store.records()
 
