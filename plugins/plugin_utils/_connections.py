@@ -410,9 +410,10 @@ class ConnectionStore:
             if not newline:  # a header without its end: nothing was recorded yet
                 return _Journal({}, selection=selection)
             compacted = header.get("records")
+            if isinstance(compacted, bool) or not isinstance(compacted, int) or compacted < 0:
+                compacted = 0  # a count nobody wrote: compacted soon, which writes one
             return self._fold(_Journal({}, first_line + newline, identity, len(first_line) + 1, first_line + newline,
-                                       compacted=compacted if type(compacted) is int else 0, selection=selection),
-                              data, len(first_line) + 1)
+                                       compacted=compacted, selection=selection), data, len(first_line) + 1)
         if version != 1:
             raise self._corrupt("its format version %s is neither 1 nor %d"
                                 % (_untrusted.bounded(repr(version), 60), FORMAT_VERSION))
