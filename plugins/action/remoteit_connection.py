@@ -86,8 +86,7 @@ class ActionModule(RemoteitAction):
     def _absent(self, manager, params, host_ip, warnings):
         if params["connection_id"]:
             service_id = checked_service_id(params["service_id"]) if params["service_id"] else None
-            before = ((service_id and manager.recorded(service_id, connection_id=params["connection_id"]))
-                      or manager.recorded(connection_id=params["connection_id"]))
+            before = manager.recorded_by_id(params["connection_id"], service_id)
             ids = [params["connection_id"]]
         else:
             target, _records = manager.find(params["service_id"], params["device"], params["service"])

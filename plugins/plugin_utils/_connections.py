@@ -400,20 +400,22 @@ class ConnectionStore:
 
     def _parse(self, data, identity, selection):
         """The _Journal of a whole file's bytes: a journal, or a document of format 1."""
-        first_line, newline, _rest = data[:data.find(b"\n") + 1 or len(data)].partition(b"\n")
+        header_end = data.find(b"\n")
+        first_line = data if header_end == -1 else data[:header_end]
         try:
             header = json.loads(first_line)
         except (ValueError, RecursionError):
             header = None  # a document of format 1 spans lines
         version = header.get("version") if isinstance(header, dict) else 1
         if version == FORMAT_VERSION:
-            if not newline:  # a header without its end: nothing was recorded yet
+            if header_end == -1:  # a header without its end: nothing was recorded yet
                 return _Journal({}, selection=selection)
             compacted = header.get("records")
             if isinstance(compacted, bool) or not isinstance(compacted, int) or compacted < 0:
                 compacted = 0  # a count nobody wrote: compacted soon, which writes one
-            return self._fold(_Journal({}, first_line + newline, identity, len(first_line) + 1, first_line + newline,
-                                       compacted=compacted, selection=selection), data, len(first_line) + 1)
+            header = data[:header_end + 1]
+            return self._fold(_Journal({}, header, identity, len(header), header, compacted=compacted, selection=selection),
+                              data, len(header))
         if version != 1:
             raise self._corrupt("its format version %s is neither 1 nor %d"
                                 % (_untrusted.bounded(repr(version), 60), FORMAT_VERSION))
@@ -447,12 +449,14 @@ class ConnectionStore:
         lowered = data.lower()
         parsed = {}  # (start, end) of a line -> its change
 
+        def number(at):
+            return lambda: first + data.count(b"\n", start, at)
+
         def parse(needles):
             for line_start, line_end in _lines_holding(lowered, needles, start, end):
                 if (line_start, line_end) not in parsed:
-                    parsed[(line_start, line_end)] = self._change(
-                        data[line_start:line_end], lambda at=line_start: first + data.count(b"\n", start, at),
-                        journal.selection)
+                    parsed[(line_start, line_end)] = self._change(data[line_start:line_end], number(line_start),
+                                                                  journal.selection)
 
         parse(journal.selection.needles())
         ids = set(journal.records) | {change["put"]["id"] for change in parsed.values()
@@ -461,7 +465,7 @@ class ConnectionStore:
         for (line_start, _line_end), change in parsed.items():
             if _is_put(change) and change["put"]["id"] in ids and journal.selection.surely_lacks(change["put"]):
                 # It takes a record of ours away (a hand edit moved it to another service): checked, as it changes ours.
-                self._checked_put(change, lambda at=line_start: first + data.count(b"\n", start, at))
+                self._checked_put(change, number(line_start))
         return [parsed[span] for span in sorted(parsed)]
 
     def _change(self, line, number, selection):

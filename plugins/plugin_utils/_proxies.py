@@ -79,6 +79,12 @@ class ProxyManager:
         return [record for record in self._records(service_id)
                 if not record.get("intent") and matches(record, self.client.api_url, service_id, host_ip, connection_id)]
 
+    def recorded_by_id(self, connection_id, service_id=None):
+        """The records of a connection id: looked for among the service's records first, which is cheap, then among
+        all (the service given may not be the record's)."""
+        return ((service_id and self.recorded(service_id, connection_id=connection_id))
+                or self.recorded(connection_id=connection_id))
+
     def _records(self, service_id=None):
         """The file's records, then the handed-over ones it does not hold (the file's copy knows more, whatever service
         a handed record claims); of one service only if given, which is all a task needs and costs it about the same
@@ -282,8 +288,7 @@ class ProxyManager:
         """
         closed = []
         for given in connection_ids:
-            record = next(iter((service_id and self.recorded(service_id, connection_id=given))
-                               or self.recorded(connection_id=given)), None)
+            record = next(iter(self.recorded_by_id(given, service_id)), None)
             connection_id = record["id"] if record else given  # the id as remote.it gave it
             try:
                 if self._lifecycle.close(connection_id, record["service_id"] if record else service_id, record):
